@@ -1,0 +1,1 @@
+"""IntelGraph: a multi-tenant intelligence-graph service."""

@@ -1,0 +1,128 @@
+"""The error taxonomy: every error a client can see is a value of this module.
+
+A category fixes the HTTP status and whether a retry can help; a code names the
+precise problem (``AUTH_INVALID_KEY``, ``INGEST_INVALID``…). The API renders every
+error in one shape: ``{"message", "extensions": {"code", "category", "retryable"}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Category(StrEnum):
+    VALIDATION = "VALIDATION"
+    AUTHENTICATION = "AUTHENTICATION"
+    AUTHORIZATION = "AUTHORIZATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    RATE_LIMIT = "RATE_LIMIT"
+    INTERNAL = "INTERNAL"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    TIMEOUT = "TIMEOUT"
+
+
+CATEGORY_STATUS: dict[Category, int] = {
+    Category.VALIDATION: 400,
+    Category.AUTHENTICATION: 401,
+    Category.AUTHORIZATION: 403,
+    Category.NOT_FOUND: 404,
+    Category.CONFLICT: 409,
+    Category.RATE_LIMIT: 429,
+    Category.INTERNAL: 500,
+    Category.SERVICE_UNAVAILABLE: 503,
+    Category.TIMEOUT: 504,
+}
+
+RETRYABLE: frozenset[Category] = frozenset(
+    {Category.RATE_LIMIT, Category.SERVICE_UNAVAILABLE, Category.TIMEOUT}
+)
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """A named problem inside a category; ``status`` overrides the category's."""
+
+    code: str
+    category: Category
+    status: int | None = None
+
+    @property
+    def http_status(self) -> int:
+        return self.status if self.status is not None else CATEGORY_STATUS[self.category]
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.category in RETRYABLE
+
+
+# Generic codes, one per category.
+VALIDATION = ErrorCode("VALIDATION", Category.VALIDATION)
+AUTHENTICATION = ErrorCode("AUTHENTICATION", Category.AUTHENTICATION)
+AUTHORIZATION = ErrorCode("AUTHORIZATION", Category.AUTHORIZATION)
+NOT_FOUND = ErrorCode("NOT_FOUND", Category.NOT_FOUND)
+CONFLICT = ErrorCode("CONFLICT", Category.CONFLICT)
+RATE_LIMIT = ErrorCode("RATE_LIMIT", Category.RATE_LIMIT)
+INTERNAL = ErrorCode("INTERNAL", Category.INTERNAL)
+SERVICE_UNAVAILABLE = ErrorCode("SERVICE_UNAVAILABLE", Category.SERVICE_UNAVAILABLE)
+TIMEOUT = ErrorCode("TIMEOUT", Category.TIMEOUT)
+
+# Specific codes.
+AUTH_INVALID_KEY = ErrorCode("AUTH_INVALID_KEY", Category.AUTHENTICATION)
+AUTH_MISSING_KEY = ErrorCode("AUTH_MISSING_KEY", Category.AUTHENTICATION)
+TENANT_SUSPENDED = ErrorCode("TENANT_SUSPENDED", Category.AUTHORIZATION)
+POLICY_DENIED = ErrorCode("POLICY_DENIED", Category.AUTHORIZATION)
+OPERATOR_ONLY = ErrorCode("OPERATOR_ONLY", Category.AUTHORIZATION)
+INGEST_INVALID = ErrorCode("INGEST_INVALID", Category.VALIDATION)
+PAYLOAD_TOO_LARGE = ErrorCode("PAYLOAD_TOO_LARGE", Category.VALIDATION, 413)
+UNSUPPORTED_MEDIA_TYPE = ErrorCode("UNSUPPORTED_MEDIA_TYPE", Category.VALIDATION, 415)
+MALFORMED_REQUEST = ErrorCode("MALFORMED_REQUEST", Category.VALIDATION)
+GRAPHQL_VALIDATION = ErrorCode("GRAPHQL_VALIDATION", Category.VALIDATION)
+QUERY_TOO_DEEP = ErrorCode("QUERY_TOO_DEEP", Category.VALIDATION)
+QUERY_TOO_COSTLY = ErrorCode("QUERY_TOO_COSTLY", Category.VALIDATION)
+LIST_LIMIT_EXCEEDED = ErrorCode("LIST_LIMIT_EXCEEDED", Category.VALIDATION)
+ENTITY_NOT_FOUND = ErrorCode("ENTITY_NOT_FOUND", Category.NOT_FOUND)
+TENANT_NOT_FOUND = ErrorCode("TENANT_NOT_FOUND", Category.NOT_FOUND)
+KEY_NOT_FOUND = ErrorCode("KEY_NOT_FOUND", Category.NOT_FOUND)
+TENANT_EXISTS = ErrorCode("TENANT_EXISTS", Category.CONFLICT)
+IDEMPOTENCY_KEY_REUSED = ErrorCode("IDEMPOTENCY_KEY_REUSED", Category.CONFLICT, 422)
+METHOD_NOT_ALLOWED = ErrorCode("METHOD_NOT_ALLOWED", Category.VALIDATION, 405)
+ROUTE_NOT_FOUND = ErrorCode("ROUTE_NOT_FOUND", Category.NOT_FOUND)
+
+
+@dataclass
+class IntelGraphError(Exception):
+    """An error meant for the client: a code, a message that says what to fix, details."""
+
+    error: ErrorCode
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    @property
+    def status(self) -> int:
+        return self.error.http_status
+
+    def to_graphql_error(self) -> dict[str, Any]:
+        """The one error shape used by REST and GraphQL responses."""
+        extensions: dict[str, Any] = {
+            "code": self.error.code,
+            "category": self.error.category.value,
+            "retryable": self.error.is_retryable,
+        }
+        extensions.update(self.details)
+        return {"message": self.message, "extensions": extensions}
+
+
+def error_body(err: IntelGraphError) -> dict[str, Any]:
+    """The JSON body of an error response."""
+    return {"errors": [err.to_graphql_error()]}
