@@ -1,0 +1,162 @@
+"""/v1/admin: tenants, API keys and the audit log (operator key, or a tenant admin for keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from intelgraph.api.http_body import read_limited, require_media_type
+from intelgraph.api.responses import JSONResponse
+from intelgraph.audit import service as audit
+from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.kernel.errors import MALFORMED_REQUEST, VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.tenants.model import TenantStatus
+from intelgraph.tenants.service import TenantService
+
+MAX_ADMIN_BODY = 64 * 1024
+
+
+class AdminApi:
+    def __init__(self, tenants: TenantService, policy: PolicyEngine, engine: Any) -> None:
+        self.tenants = tenants
+        self.policy = policy
+        self.engine = engine
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/admin/tenants", self.create_tenant, methods=["POST"]),
+            Route("/v1/admin/tenants", self.list_tenants, methods=["GET"]),
+            Route("/v1/admin/tenants/{tenant}", self.show_tenant, methods=["GET"]),
+            Route("/v1/admin/tenants/{tenant}/suspend", self.suspend, methods=["POST"]),
+            Route("/v1/admin/tenants/{tenant}/activate", self.activate, methods=["POST"]),
+            Route("/v1/admin/tenants/{tenant}/keys", self.create_key, methods=["POST"]),
+            Route("/v1/admin/tenants/{tenant}/keys", self.list_keys, methods=["GET"]),
+            Route(
+                "/v1/admin/tenants/{tenant}/keys/{key_id}", self.revoke_key, methods=["DELETE"]
+            ),
+            Route("/v1/admin/audit", self.audit_log, methods=["GET"]),
+        ]
+
+    async def create_tenant(self, request: Request) -> Response:
+        principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
+        body = await _json_object(request)
+        tenant, issued = self.tenants.create_tenant(
+            name=_string(body, "name"),
+            slug=_string(body, "slug"),
+            plan=_string(body, "plan", "standard"),
+            region=_string(body, "region", "local"),
+            is_sandbox=bool(body.get("sandbox", False)),
+            admin_key_name=_string(body, "adminKeyName", "first admin key"),
+            actor=principal.actor,
+        )
+        payload = {"tenant": tenant.as_dict(), "apiKey": issued.plaintext, "key": issued.key.as_dict()}
+        return JSONResponse(payload, status_code=201)
+
+    async def list_tenants(self, request: Request) -> Response:
+        self._allow(request, Action.TENANT_ADMIN, "tenant", None)
+        return JSONResponse({"tenants": [t.as_dict() for t in self.tenants.list_tenants()]})
+
+    async def show_tenant(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        self._allow(request, Action.ADMIN_WRITE, "tenant", tenant.id)
+        return JSONResponse({"tenant": tenant.as_dict()})
+
+    async def suspend(self, request: Request) -> Response:
+        return await self._set_status(request, TenantStatus.SUSPENDED)
+
+    async def activate(self, request: Request) -> Response:
+        return await self._set_status(request, TenantStatus.ACTIVE)
+
+    async def _set_status(self, request: Request, status: TenantStatus) -> Response:
+        principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
+        body = await _json_object(request, required=False)
+        reason = body.get("reason")
+        tenant = self.tenants.set_status(
+            request.path_params["tenant"],
+            status,
+            actor=principal.actor,
+            reason=reason if isinstance(reason, str) else None,
+        )
+        return JSONResponse({"tenant": tenant.as_dict()})
+
+    async def create_key(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
+        body = await _json_object(request)
+        roles = body.get("roles", ["viewer"])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
+        issued = self.tenants.create_key(
+            tenant.id, name=_string(body, "name"), roles=roles, actor=principal.actor
+        )
+        return JSONResponse(
+            {"apiKey": issued.plaintext, "key": issued.key.as_dict()}, status_code=201
+        )
+
+    async def list_keys(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
+        return JSONResponse({"keys": [k.as_dict() for k in self.tenants.list_keys(tenant.id)]})
+
+    async def revoke_key(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
+        self.tenants.revoke_key(tenant.id, request.path_params["key_id"], actor=principal.actor)
+        return Response(status_code=204)
+
+    async def audit_log(self, request: Request) -> Response:
+        principal: Principal = request.scope[PRINCIPAL]
+        wanted = request.query_params.get("tenant")
+        if principal.is_operator:
+            self._allow(request, Action.TENANT_ADMIN, "audit", None)
+            tenant_id = self.tenants.get_tenant(wanted).id if wanted else None
+        else:
+            self._allow(request, Action.ADMIN_WRITE, "audit", principal.tenant_id)
+            tenant_id = principal.tenant_id
+        limit = _int_param(request, "limit", 100, 1, 1000)
+        records = audit.list_records(self.engine, tenant_id, limit)
+        return JSONResponse({"records": [r.as_dict() for r in records]})
+
+    def _allow(
+        self, request: Request, action: Action, kind: str, tenant_id: str | None
+    ) -> Principal:
+        principal: Principal = request.scope[PRINCIPAL]
+        self.policy.authorize(principal, action, kind, tenant_id)
+        return principal
+
+
+async def _json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    raw = await read_limited(request, MAX_ADMIN_BODY)
+    if not raw.strip() and not required:
+        return {}
+    require_media_type(request, ("application/json",))
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object")
+    return body
+
+
+def _string(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise IntelGraphError(VALIDATION, f"'{name}' is required and must be a string")
+    return value
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise IntelGraphError(VALIDATION, f"?{name}= must be a whole number from {low} to {high}")
+    return int(raw)

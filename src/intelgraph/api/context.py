@@ -1,0 +1,15 @@
+"""What a resolver gets: the principal and the services, plus per-request memo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from intelgraph.graph.service import GraphService
+from intelgraph.kernel.tenancy import Principal
+
+
+@dataclass
+class RequestContext:
+    principal: Principal
+    graph: GraphService
+    degree_memo: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,181 @@
+"""GraphQL execution with a cache of parsed and validated documents keyed by sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute_sync,
+    parse,
+    validate,
+)
+
+from intelgraph.api.limits import QueryLimits, check_cost, check_depth, selection_depth
+from intelgraph.kernel.errors import (
+    GRAPHQL_VALIDATION,
+    INTERNAL,
+    METHOD_NOT_ALLOWED,
+    ErrorCode,
+    IntelGraphError,
+)
+
+log = logging.getLogger(__name__)
+MAX_DOCUMENT_BYTES = 100_000
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document that parsed and validated against one schema."""
+
+    sha256: str
+    document: DocumentNode
+    operations: dict[str | None, OperationDefinitionNode]
+    depths: dict[str | None, int]
+
+    def operation(self, name: str | None) -> OperationDefinitionNode:
+        """The operation to run. Raises GRAPHQL_VALIDATION when it is ambiguous or unknown."""
+        if name is None:
+            if len(self.operations) != 1:
+                raise IntelGraphError(
+                    GRAPHQL_VALIDATION,
+                    "the document has several operations: send operationName to pick one",
+                )
+            return next(iter(self.operations.values()))
+        if name not in self.operations:
+            raise IntelGraphError(GRAPHQL_VALIDATION, f"no operation named {name!r}")
+        return self.operations[name]
+
+
+@dataclass(frozen=True)
+class GraphQLOutcome:
+    status: int
+    body: dict[str, Any]
+    operation_label: str
+
+
+class DocumentCache:
+    """A bounded LRU of prepared documents; safe across threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> PreparedDocument | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, prepared: PreparedDocument) -> None:
+        with self._lock:
+            self._items[prepared.sha256] = prepared
+            self._items.move_to_end(prepared.sha256)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class GraphQLExecutor:
+    """Runs operations against one schema version within the query limits."""
+
+    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.cache = DocumentCache(cache_size)
+
+    def prepare(self, text: str) -> PreparedDocument:
+        """Parse and validate ``text`` once; raises GRAPHQL_VALIDATION with the reasons."""
+        if len(text) > MAX_DOCUMENT_BYTES:
+            raise IntelGraphError(
+                GRAPHQL_VALIDATION, f"the query is longer than {MAX_DOCUMENT_BYTES} characters"
+            )
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            document = parse(text)
+        except GraphQLError as exc:
+            raise IntelGraphError(GRAPHQL_VALIDATION, f"syntax error: {exc.message}") from exc
+        problems = validate(self.schema, document)
+        if problems:
+            raise IntelGraphError(
+                GRAPHQL_VALIDATION,
+                "; ".join(problem.message for problem in problems[:5]),
+                {"validationErrors": [problem.formatted for problem in problems[:20]]},
+            )
+        operations = {
+            (d.name.value if d.name else None): d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+        depths = {name: selection_depth(document, op) for name, op in operations.items()}
+        prepared = PreparedDocument(key, document, operations, depths)
+        self.cache.put(prepared)
+        return prepared
+
+    def execute(
+        self,
+        prepared: PreparedDocument,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        *,
+        allow_mutation: bool = True,
+    ) -> GraphQLOutcome:
+        """Execute within the limits; field errors become the one error shape."""
+        operation = prepared.operation(operation_name)
+        label = "+".join(
+            sorted({s.name.value for s in operation.selection_set.selections if hasattr(s, "name")})
+        )[:100] or "anonymous"
+        if not allow_mutation and operation.operation.value != "query":
+            raise IntelGraphError(METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST")
+        check_depth(prepared.depths[operation_name if operation_name else next(iter(prepared.depths))], self.limits)
+        check_cost(self.schema, prepared.document, operation, variables or {}, self.limits)
+        result = execute_sync(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+        )
+        body: dict[str, Any] = {"data": result.data}
+        status = 200
+        if result.errors:
+            formatted = [self._format(error) for error in result.errors]
+            body["errors"] = [shape for shape, _ in formatted]
+            if result.data is None or all(value is None for value in result.data.values()):
+                status = formatted[0][1].http_status
+        return GraphQLOutcome(status, body, label)
+
+    def _format(self, error: GraphQLError) -> tuple[dict[str, Any], ErrorCode]:
+        original = error.original_error
+        if isinstance(original, IntelGraphError):
+            shape = original.to_graphql_error()
+            code = original.error
+        elif original is not None:
+            log.error("resolver failed", exc_info=original)
+            code = INTERNAL
+            shape = IntelGraphError(INTERNAL, "internal error; the request id is in the logs")
+            shape = shape.to_graphql_error()
+        else:
+            code = GRAPHQL_VALIDATION
+            shape = IntelGraphError(GRAPHQL_VALIDATION, error.message).to_graphql_error()
+        if error.path:
+            shape["path"] = list(error.path)
+        if error.locations:
+            shape["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        return shape, code

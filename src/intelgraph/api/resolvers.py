@@ -1,0 +1,217 @@
+"""GraphQL v1 resolvers: thin calls into graph.service with the request's principal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType, ScalarType
+from graphql import GraphQLResolveInfo
+
+from intelgraph.api.context import RequestContext
+from intelgraph.graph.ingest import IngestBatch, add_document
+from intelgraph.graph.model import Entity, GraphPath, Relationship
+from intelgraph.kernel.clock import isoformat
+
+query = QueryType()
+mutation = MutationType()
+entity_type = ObjectType("Entity")
+relationship_type = ObjectType("Relationship")
+path_type = ObjectType("Path")
+page_type = ObjectType("EntityPage")
+score_type = ObjectType("AnalyticsScore")
+json_scalar = ScalarType("JSON")
+datetime_scalar = ScalarType("DateTime")
+
+
+def _ctx(info: GraphQLResolveInfo) -> RequestContext:
+    context: RequestContext = info.context
+    return context
+
+
+@json_scalar.serializer
+def serialize_json(value: Any) -> Any:
+    return value
+
+
+@json_scalar.value_parser
+def parse_json(value: Any) -> Any:
+    return value
+
+
+@datetime_scalar.serializer
+def serialize_datetime(value: Any) -> str:
+    return isoformat(value)
+
+
+@query.field("entity")
+@query.field("getEntity")
+def resolve_entity(_: None, info: GraphQLResolveInfo, id: str) -> Entity | None:  # noqa: A002
+    ctx = _ctx(info)
+    return ctx.graph.get_entity(ctx.principal, id)
+
+
+@query.field("searchEntities")
+def resolve_search(
+    _: None,
+    info: GraphQLResolveInfo,
+    q: str,
+    types: list[str] | None = None,
+    limit: int = 25,
+    after: str | None = None,
+) -> Any:
+    ctx = _ctx(info)
+    return ctx.graph.search(ctx.principal, q, types, limit, after)
+
+
+@query.field("neighbors")
+def resolve_neighbors(
+    _: None,
+    info: GraphQLResolveInfo,
+    id: str,  # noqa: A002
+    hops: int = 1,
+    limit: int = 50,
+    relationshipTypes: list[str] | None = None,  # noqa: N803
+) -> Any:
+    ctx = _ctx(info)
+    return ctx.graph.neighbors(ctx.principal, id, hops, limit, relationshipTypes)
+
+
+@query.field("pathBetween")
+def resolve_path(
+    _: None,
+    info: GraphQLResolveInfo,
+    fromId: str,  # noqa: N803
+    toId: str,  # noqa: N803
+    maxHops: int = 3,  # noqa: N803
+) -> GraphPath | None:
+    ctx = _ctx(info)
+    return ctx.graph.path_between(ctx.principal, fromId, toId, maxHops)
+
+
+@query.field("pagerankTop")
+def resolve_pagerank(
+    _: None, info: GraphQLResolveInfo, limit: int = 20, type: str | None = None  # noqa: A002
+) -> Any:
+    ctx = _ctx(info)
+    return ctx.graph.pagerank_top(ctx.principal, limit, type)
+
+
+@page_type.field("nextCursor")
+def resolve_next_cursor(page: Any, _: GraphQLResolveInfo) -> str | None:
+    cursor: str | None = page.next_cursor
+    return cursor
+
+
+@entity_type.field("externalId")
+def resolve_external_id(entity: Entity, _: GraphQLResolveInfo) -> str:
+    return entity.external_id
+
+
+@entity_type.field("name")
+def resolve_name(entity: Entity, _: GraphQLResolveInfo) -> str:
+    return entity.label
+
+
+@entity_type.field("props")
+def resolve_props(entity: Entity, _: GraphQLResolveInfo) -> dict[str, Any]:
+    return entity.attributes
+
+
+@entity_type.field("createdAt")
+def resolve_created(entity: Entity, _: GraphQLResolveInfo) -> Any:
+    return entity.created_at
+
+
+@entity_type.field("updatedAt")
+def resolve_updated(entity: Entity, _: GraphQLResolveInfo) -> Any:
+    return entity.updated_at
+
+
+@entity_type.field("degree")
+def resolve_degree(entity: Entity, info: GraphQLResolveInfo) -> int:
+    ctx = _ctx(info)
+    if entity.id not in ctx.degree_memo:
+        ctx.degree_memo.update(ctx.graph.degrees(ctx.principal, [entity.id]))
+    return ctx.degree_memo.get(entity.id, 0)
+
+
+@relationship_type.field("fromId")
+def resolve_from_id(rel: Relationship, _: GraphQLResolveInfo) -> str:
+    return rel.from_id
+
+
+@relationship_type.field("toId")
+def resolve_to_id(rel: Relationship, _: GraphQLResolveInfo) -> str:
+    return rel.to_id
+
+
+@relationship_type.field("from")
+def resolve_from(rel: Relationship, info: GraphQLResolveInfo) -> Entity | None:
+    ctx = _ctx(info)
+    return ctx.graph.get_entity(ctx.principal, rel.from_id)
+
+
+@relationship_type.field("to")
+def resolve_to(rel: Relationship, info: GraphQLResolveInfo) -> Entity | None:
+    ctx = _ctx(info)
+    return ctx.graph.get_entity(ctx.principal, rel.to_id)
+
+
+@relationship_type.field("firstSeen")
+def resolve_first_seen(rel: Relationship, _: GraphQLResolveInfo) -> Any:
+    return rel.first_seen
+
+
+@relationship_type.field("lastSeen")
+def resolve_last_seen(rel: Relationship, _: GraphQLResolveInfo) -> Any:
+    return rel.last_seen
+
+
+@score_type.field("computedAt")
+def resolve_computed_at(score: Any, _: GraphQLResolveInfo) -> Any:
+    return score.computed_at
+
+
+@mutation.field("ingest")
+def resolve_ingest(
+    _: None,
+    info: GraphQLResolveInfo,
+    entities: list[dict[str, Any]] | None = None,
+    relationships: list[dict[str, Any]] | None = None,
+    partial: bool = False,
+) -> dict[str, Any]:
+    ctx = _ctx(info)
+    batch = IngestBatch()
+    number = 0
+    for item in entities or []:
+        number += 1
+        document = {"kind": "entity", "external_id": item.get("externalId")}
+        document |= {k: v for k, v in item.items() if k != "externalId" and v is not None}
+        add_document(batch, number, document)
+    for item in relationships or []:
+        number += 1
+        add_document(
+            batch, number, {"kind": "relationship"} | {k: v for k, v in item.items() if v is not None}
+        )
+    result = ctx.graph.ingest(ctx.principal, batch, partial=partial)
+    body = result.body
+    return {
+        "acceptedEntities": body["accepted"]["entities"],
+        "acceptedRelationships": body["accepted"]["relationships"],
+        "rejected": body["rejected"],
+        "errors": body["lineErrors"],
+        "ids": body["ids"],
+    }
+
+
+BINDABLES = [
+    query,
+    mutation,
+    entity_type,
+    relationship_type,
+    path_type,
+    page_type,
+    score_type,
+    json_scalar,
+    datetime_scalar,
+]

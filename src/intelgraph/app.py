@@ -1,0 +1,170 @@
+"""The composition root: builds the running system from Settings.
+
+This is the only module that chooses adapters (SQLite or PostgreSQL today; memory or
+Redis for shared state as those areas land).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ariadne import load_schema_from_path, make_executable_schema
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from intelgraph.api.admin_http import AdminApi
+from intelgraph.api.executor import GraphQLExecutor
+from intelgraph.api.graphql_http import GraphQLEndpoint, graphiql
+from intelgraph.api.health_http import HealthApi
+from intelgraph.api.ingest_http import IngestEndpoint
+from intelgraph.api.limits import QueryLimits
+from intelgraph.api.resolvers import BINDABLES
+from intelgraph.api.responses import error_response
+from intelgraph.gateway.authn import AuthenticationMiddleware
+from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
+from intelgraph.graph.service import GraphService
+from intelgraph.jobs.debounce import TenantDebouncer
+from intelgraph.kernel.clock import Clock, SystemClock
+from intelgraph.kernel.errors import (
+    INTERNAL,
+    METHOD_NOT_ALLOWED,
+    ROUTE_NOT_FOUND,
+    VALIDATION,
+    IntelGraphError,
+)
+from intelgraph.obs.metrics import Metrics
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.settings import Settings
+from intelgraph.store import migrate
+from intelgraph.store.engine import create_store_engine
+from intelgraph.tenants.operator import OperatorKey, load_operator_key
+from intelgraph.tenants.service import TenantService
+
+log = logging.getLogger(__name__)
+SCHEMA_DIR = __file__.rsplit("/", 1)[0] + "/api/schema"
+
+
+@dataclass
+class Services:
+    """Everything the API, the CLI and the jobs call, built once from Settings."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    policy: PolicyEngine
+    operator_key: OperatorKey
+    tenants: TenantService
+    graph: GraphService
+    metrics: Metrics
+    pagerank_jobs: TenantDebouncer
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """Wire the services for ``settings``; migrates the database to the newest schema."""
+    clock = clock or SystemClock()
+    engine = create_store_engine(settings.database_url)
+    migrate.upgrade(engine)
+    policy = PolicyEngine()
+    operator_key = load_operator_key(settings.operator_key, settings.data_dir)
+    tenants = TenantService(engine, clock, operator_key)
+    graph = GraphService(engine, clock, policy, settings.idempotency_ttl_seconds)
+    pagerank_jobs = TenantDebouncer(
+        "pagerank", graph.recompute_pagerank, settings.pagerank_debounce_seconds, clock
+    )
+    graph.on_ingested(pagerank_jobs.poke)
+    return Services(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        policy=policy,
+        operator_key=operator_key,
+        tenants=tenants,
+        graph=graph,
+        metrics=Metrics(),
+        pagerank_jobs=pagerank_jobs,
+    )
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
+    """The ASGI application: gateway stages around the GraphQL and REST routes."""
+    services = services or build_services(settings or Settings())
+    settings = services.settings
+    schema = make_executable_schema(load_schema_from_path(f"{SCHEMA_DIR}/v1.graphql"), *BINDABLES)
+    limits = QueryLimits(
+        settings.graphql_max_depth, settings.graphql_max_cost, settings.graphql_max_list
+    )
+    executor = GraphQLExecutor(schema, limits, settings.graphql_document_cache_size)
+    health = HealthApi(services.engine, services.metrics)
+    admin = AdminApi(services.tenants, services.policy, services.engine)
+    routes = [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", health.metrics_endpoint, methods=["GET"]),
+        Route("/graphiql", graphiql, methods=["GET"]),
+        Route("/graphql", GraphQLEndpoint(executor, services.graph).handle, methods=["POST"]),
+        Route(
+            "/v1/ingest",
+            IngestEndpoint(services.graph, settings.max_ingest_bytes).handle,
+            methods=["POST"],
+        ),
+        *admin.routes(),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if settings.run_background_jobs:
+            services.pagerank_jobs.start()
+        yield
+        services.pagerank_jobs.stop()
+        services.engine.dispose()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            IntelGraphError: _intelgraph_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+    app.state.services = services
+    app.state.executor = executor
+    app.add_middleware(AuthenticationMiddleware, tenants=services.tenants)
+    app.add_middleware(RequestLogMiddleware, metrics=services.metrics)
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for the server processes: Settings from the environment."""
+    return create_app(Settings())
+
+
+async def _intelgraph_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntelGraphError)
+    return error_response(exc, request_id_of(request.scope))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        err = IntelGraphError(ROUTE_NOT_FOUND, f"no route {request.url.path}; see the API guide")
+    elif exc.status_code == 405:
+        err = IntelGraphError(
+            METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.url.path}"
+        )
+    else:
+        err = IntelGraphError(VALIDATION, str(exc.detail))
+    return error_response(err, request_id_of(request.scope))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    err = IntelGraphError(INTERNAL, "internal error; the request id is in the server logs")
+    return error_response(err, request_id_of(request.scope))

@@ -1,0 +1,38 @@
+"""`intelgraph keys create|revoke`: tenant API keys."""
+
+from __future__ import annotations
+
+import orjson
+import typer
+
+from intelgraph.cli.context import console, friendly_errors, local_actor, services
+
+app = typer.Typer(help="API keys of a tenant (list them with `tenant show`).", no_args_is_help=True)
+
+
+@app.command("create")
+@friendly_errors
+def create(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    name: str = typer.Option(..., "--name", help="Who or what uses the key"),
+    role: list[str] = typer.Option(["viewer"], "--role", help="viewer, analyst or admin (repeat)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """Create an API key; its secret is printed once and stored only as a hash."""
+    issued = services().tenants.create_key(tenant, name=name, roles=role, actor=local_actor())
+    if as_json:
+        typer.echo(orjson.dumps({"apiKey": issued.plaintext, "key": issued.key.as_dict()}).decode())
+        return
+    console.print(f"key {issued.key.id} ({','.join(issued.key.roles)}): [bold]{issued.plaintext}[/]")
+    console.print("store it now: it cannot be shown again")
+
+
+@app.command("revoke")
+@friendly_errors
+def revoke(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    key_id: str = typer.Argument(..., help="Key id (see `intelgraph tenant show`)"),
+) -> None:
+    """Revoke an API key at once."""
+    services().tenants.revoke_key(tenant, key_id, actor=local_actor())
+    console.print(f"revoked {key_id}")

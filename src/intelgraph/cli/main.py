@@ -1,0 +1,24 @@
+"""The `intelgraph` command: one sub-command group per area."""
+
+from __future__ import annotations
+
+import typer
+
+from intelgraph.cli import graph, keys, serve, tenant
+
+app = typer.Typer(
+    help="IntelGraph: multi-tenant intelligence graph service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("ingest")(graph.ingest)
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(keys.app, name="keys")
+app.add_typer(serve.demo_app, name="demo")
+app.add_typer(serve.db_app, name="db")
+app.add_typer(graph.analytics_app, name="analytics")
+app.add_typer(graph.provenance_app, name="provenance")
+
+if __name__ == "__main__":
+    app()

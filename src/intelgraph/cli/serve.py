@@ -1,0 +1,103 @@
+"""`intelgraph serve`, `demo seed`, `db upgrade`."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from intelgraph.app import build_services
+from intelgraph.cli.context import console, friendly_errors, services
+from intelgraph.demo.seed import DemoTenant, seed_demo
+from intelgraph.obs.logging import configure_logging
+from intelgraph.settings import Settings
+from intelgraph.store import migrate
+
+demo_app = typer.Typer(help="The demo tenant.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@friendly_errors
+def serve(
+    host: str = typer.Option(None, "--host", help="Listen address (default 127.0.0.1)"),
+    port: int = typer.Option(None, "--port", help="Listen port (default 8080)"),
+    workers: int = typer.Option(None, "--workers", help="Server worker processes"),
+    demo: bool = typer.Option(False, "--demo", help="Create and load the demo tenant first"),
+) -> None:
+    """Migrate the database, then serve the API (granian, graceful shutdown on SIGTERM)."""
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"INTELGRAPH_{name}"] = str(value)
+    settings = Settings()
+    svc = build_services(settings)  # runs the migrations once, before any worker starts
+    if svc.operator_key.is_new:
+        console.print(f"operator key (saved to {svc.operator_key.path}): {svc.operator_key.plaintext}")
+    url = f"http://{settings.host}:{settings.port}"
+    if demo:
+        seeded = _seed_with_progress(svc.settings.demo_tenant_slug)
+        _print_demo(seeded, url)
+    svc.engine.dispose()
+    configure_logging(settings.log_level)
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    console.print(f"serving on {url} (GraphiQL: {url}/graphiql); Ctrl-C to stop")
+    Granian(
+        "intelgraph.app:create_app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        factory=True,
+        log_access=False,
+        workers_kill_timeout=30,
+    ).serve()
+
+
+@demo_app.command("seed")
+@friendly_errors
+def seed() -> None:
+    """Create the demo tenant with generated data (once) and print its key."""
+    settings = Settings()
+    seeded = _seed_with_progress(settings.demo_tenant_slug)
+    _print_demo(seeded, f"http://{settings.host}:{settings.port}")
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def upgrade() -> None:
+    """Bring the database schema to the newest migration."""
+    svc = services()
+    migrate.upgrade(svc.engine)
+    console.print(f"database at revision {migrate.head_revision()}")
+
+
+def _seed_with_progress(slug: str) -> DemoTenant:
+    svc = services()
+    with Progress(
+        TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("seed", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return seed_demo(svc.tenants, svc.graph, svc.settings.data_dir, slug, advance)
+
+
+def _print_demo(seeded: DemoTenant, url: str) -> None:
+    state = "created" if seeded.is_new else "ready"
+    console.print(
+        f"[green]demo tenant {state}[/]: {seeded.tenant.slug} "
+        f"({seeded.entities} entities, {seeded.relationships} relationships)"
+    )
+    console.print(f"demo API key: [bold]{seeded.api_key}[/]")
+    query = '{"query": "{ pagerankTop(limit: 5) { score entity { label type degree } } }"}'
+    console.print("try:", soft_wrap=True)
+    console.print(
+        f"  curl -s {url}/graphql -H 'Authorization: Bearer {seeded.api_key}' "
+        f"-H 'Content-Type: application/json' -d '{query}'",
+        soft_wrap=True,
+    )
+    console.print(f"GraphiQL: {url}/graphiql (add the Authorization header in its Headers tab)")

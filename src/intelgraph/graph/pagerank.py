@@ -1,0 +1,132 @@
+"""PageRank over a relationship graph, computed by igraph's C core (PRPACK).
+
+Relationships are directed edges ``from -> to``. Self-loops are dropped: an entity that
+points at itself says nothing about its importance to others, and igraph would otherwise
+let it keep part of its own score. Parallel edges (two relationship types between the
+same pair) are kept and count twice. Scores sum to 1; nodes without out-edges spread
+their score evenly over all nodes, as in the standard definition.
+
+Speed matters here (a tenant's graph can have 10^6 relationships), so edges cross into
+igraph as two integer arrays zipped on the fly, with no per-edge Python code on the
+common path; string ids are mapped to integers with C-level ``map`` calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from itertools import chain, compress, repeat
+
+import igraph
+
+__all__ = [
+    "build_graph",
+    "compute_pagerank",
+    "compute_pagerank_indexed",
+    "pagerank_scores",
+    "top_scores",
+]
+
+DEFAULT_DAMPING = 0.85
+
+
+def build_graph(n_nodes: int, sources: Sequence[int], targets: Sequence[int]) -> igraph.Graph:
+    """A directed igraph graph on nodes ``0..n_nodes-1`` with edges ``sources[i] -> targets[i]``.
+
+    Edges with an endpoint outside ``0..n_nodes-1`` are ignored and self-loops are dropped.
+    Raises ValueError if ``n_nodes`` is negative or the two arrays differ in length.
+    """
+    if n_nodes < 0:
+        raise ValueError(f"n_nodes must be >= 0, got {n_nodes}")
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"sources and targets differ in length ({len(sources)} != {len(targets)})"
+        )
+    if sources and not (_all_within(sources, n_nodes) and _all_within(targets, n_nodes)):
+        keep = [0 <= s < n_nodes and 0 <= t < n_nodes for s, t in zip(sources, targets)]
+        sources = list(compress(sources, keep))
+        targets = list(compress(targets, keep))
+    # A zip iterator hands igraph one reused tuple per edge: the fastest input it accepts
+    # without numpy (measured: ~2x faster than a prebuilt list of tuples).
+    graph = igraph.Graph(n=n_nodes, edges=zip(sources, targets), directed=True)
+    graph.simplify(multiple=False, loops=True)
+    return graph
+
+
+def pagerank_scores(graph: igraph.Graph, damping: float = DEFAULT_DAMPING) -> list[float]:
+    """PageRank of every vertex of ``graph`` in vertex order; the scores sum to 1.
+
+    An empty graph gives an empty list. Raises ValueError if ``damping`` is not in [0, 1].
+    """
+    _check_damping(damping)
+    if graph.vcount() == 0:
+        return []
+    scores: list[float] = graph.pagerank(
+        directed=True, damping=damping, implementation="prpack"
+    )
+    return scores
+
+
+def compute_pagerank_indexed(
+    n_nodes: int,
+    sources: Sequence[int],
+    targets: Sequence[int],
+    damping: float = DEFAULT_DAMPING,
+) -> list[float]:
+    """PageRank of nodes ``0..n_nodes-1`` given edges ``sources[i] -> targets[i]``.
+
+    The fast path for callers that already hold integer-indexed edges. Out-of-range
+    endpoints are ignored and self-loops dropped; the scores sum to 1 (empty list for
+    ``n_nodes == 0``). Raises ValueError for a bad ``damping``, a negative ``n_nodes``
+    or arrays of different lengths.
+    """
+    _check_damping(damping)
+    return pagerank_scores(build_graph(n_nodes, sources, targets), damping)
+
+
+def compute_pagerank(
+    node_ids: Sequence[str],
+    edges: Iterable[tuple[str, str]],
+    damping: float = DEFAULT_DAMPING,
+) -> dict[str, float]:
+    """PageRank of every id in ``node_ids`` over the directed ``(from, to)`` edges.
+
+    Every node gets a score (isolated nodes included) and the scores sum to 1; an empty
+    ``node_ids`` gives ``{}``. Edges naming an id not in ``node_ids`` are ignored,
+    self-loops are dropped, repeated ids in ``node_ids`` count once. ``edges`` may be any
+    iterable of pairs and is read once. Raises ValueError if ``damping`` is not in [0, 1].
+    """
+    _check_damping(damping)
+    unique_ids = list(dict.fromkeys(node_ids))
+    n_nodes = len(unique_ids)
+    if n_nodes == 0:
+        return {}
+    index = dict(zip(unique_ids, range(n_nodes), strict=True))
+    # One C-level pass: flatten the pairs and look every endpoint up, -1 when unknown.
+    ends = list(map(index.get, chain.from_iterable(edges), repeat(-1)))
+    if len(ends) % 2:
+        raise ValueError("edges must be (from, to) pairs")
+    sources, targets = ends[0::2], ends[1::2]
+    # ``build_graph`` drops the -1 endpoints (unknown ids) with the rest of the out-of-range.
+    scores = pagerank_scores(build_graph(n_nodes, sources, targets), damping)
+    return dict(zip(unique_ids, scores, strict=True))
+
+
+def top_scores(scores: dict[str, float], limit: int) -> list[tuple[str, float]]:
+    """The ``limit`` highest-scoring ``(id, score)`` pairs, best first; ties by id.
+
+    A ``limit`` of zero or less gives an empty list.
+    """
+    if limit <= 0:
+        return []
+    return heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _all_within(values: Sequence[int], n_nodes: int) -> bool:
+    # min/max run in C; far cheaper than a per-edge Python check on the common path.
+    return min(values) >= 0 and max(values) < n_nodes
+
+
+def _check_damping(damping: float) -> None:
+    if not 0.0 <= damping <= 1.0:
+        raise ValueError(f"damping must be in [0, 1], got {damping}")

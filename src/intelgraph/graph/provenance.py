@@ -1,0 +1,88 @@
+"""The provenance hash chain: each link commits to the one before it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceLink:
+    tenant_id: str
+    seq: int
+    prev_hash: str
+    hash: str
+    action: str
+    actor: str
+    target: str
+    payload_digest: str
+    created_at: datetime
+
+
+def payload_digest(payload: object) -> str:
+    """sha256 of the canonical JSON of ``payload`` (sorted keys)."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def link_hash(
+    tenant_id: str,
+    seq: int,
+    prev_hash: str,
+    action: str,
+    actor: str,
+    target: str,
+    digest: str,
+    created_at: datetime,
+) -> str:
+    """The hash of a link: covers its own fields and the previous link's hash."""
+    material = "\x1f".join(
+        [tenant_id, str(seq), prev_hash, action, actor, target, digest, _timestamp(created_at)]
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _timestamp(moment: datetime) -> str:
+    # Microsecond UTC without tz suffix: the same on SQLite (naive) and PostgreSQL.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    links: int
+    first_broken_seq: int | None
+    reason: str | None
+
+    @property
+    def is_intact(self) -> bool:
+        return self.first_broken_seq is None
+
+
+def verify_chain(links: list[ProvenanceLink]) -> ChainReport:
+    """Recompute every link in order; report the first one that does not hold."""
+    previous = GENESIS_HASH
+    expected_seq = 1
+    for link in links:
+        if link.seq != expected_seq:
+            return ChainReport(len(links), link.seq, f"sequence gap: expected {expected_seq}")
+        if link.prev_hash != previous:
+            return ChainReport(len(links), link.seq, "previous hash does not match the link before")
+        recomputed = link_hash(
+            link.tenant_id,
+            link.seq,
+            link.prev_hash,
+            link.action,
+            link.actor,
+            link.target,
+            link.payload_digest,
+            link.created_at,
+        )
+        if recomputed != link.hash:
+            return ChainReport(len(links), link.seq, "hash does not match the link's contents")
+        previous = link.hash
+        expected_seq += 1
+    return ChainReport(len(links), None, None)

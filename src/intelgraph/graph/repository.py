@@ -1,0 +1,426 @@
+"""SQL for the graph area. Every statement filters on the tenant it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+
+from intelgraph.graph.model import Entity, Relationship
+from intelgraph.graph.provenance import GENESIS_HASH, ProvenanceLink, link_hash
+from intelgraph.graph.search_terms import prefix_upper_bound
+from intelgraph.store.engine import as_utc
+from intelgraph.store.tables import (
+    entities,
+    entity_terms,
+    idempotency_keys,
+    pagerank_scores,
+    provenance,
+    provenance_heads,
+    relationships,
+)
+
+CHUNK = 500  # ids per IN (...) list
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def to_entity(row: Row[Any]) -> Entity:
+    return Entity(
+        tenant_id=row.tenant_id,
+        id=row.entity_id,
+        external_id=row.external_id,
+        type=row.type,
+        label=row.label,
+        attributes=row.attributes,
+        confidence=row.confidence,
+        source=row.source,
+        purposes=row.purposes,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def to_relationship(row: Row[Any]) -> Relationship:
+    return Relationship(
+        tenant_id=row.tenant_id,
+        id=row.relationship_id,
+        type=row.type,
+        from_id=row.from_id,
+        to_id=row.to_id,
+        confidence=row.confidence,
+        attributes=row.attributes,
+        first_seen=as_utc(row.first_seen),
+        last_seen=as_utc(row.last_seen),
+    )
+
+
+# --- provenance -------------------------------------------------------------------------
+
+
+def start_provenance_chain(conn: Connection, tenant_id: str) -> None:
+    conn.execute(insert(provenance_heads).values(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH))
+
+
+def lock_provenance_head(conn: Connection, tenant_id: str) -> tuple[int, str]:
+    """Take the tenant's write lock (first statement of a write) and return the chain head."""
+    conn.execute(
+        update(provenance_heads)
+        .where(provenance_heads.c.tenant_id == tenant_id)
+        .values(seq=provenance_heads.c.seq)
+    )
+    row = conn.execute(
+        select(provenance_heads.c.seq, provenance_heads.c.hash).where(
+            provenance_heads.c.tenant_id == tenant_id
+        )
+    ).one()
+    return int(row.seq), str(row.hash)
+
+
+def append_provenance(
+    conn: Connection,
+    tenant_id: str,
+    head: tuple[int, str],
+    *,
+    action: str,
+    actor: str,
+    target: str,
+    digest: str,
+    at: datetime,
+) -> tuple[int, str]:
+    """Append one link after ``head`` and move the head; returns the new head."""
+    seq, prev_hash = head[0] + 1, head[1]
+    this_hash = link_hash(tenant_id, seq, prev_hash, action, actor, target, digest, at)
+    conn.execute(
+        insert(provenance).values(
+            tenant_id=tenant_id,
+            seq=seq,
+            prev_hash=prev_hash,
+            hash=this_hash,
+            action=action,
+            actor=actor,
+            target=target,
+            payload_digest=digest,
+            created_at=at,
+        )
+    )
+    conn.execute(
+        update(provenance_heads)
+        .where(provenance_heads.c.tenant_id == tenant_id)
+        .values(seq=seq, hash=this_hash)
+    )
+    return seq, this_hash
+
+
+def provenance_links(conn: Connection, tenant_id: str) -> list[ProvenanceLink]:
+    rows = conn.execute(
+        select(provenance).where(provenance.c.tenant_id == tenant_id).order_by(provenance.c.seq)
+    )
+    return [
+        ProvenanceLink(
+            tenant_id=row.tenant_id,
+            seq=row.seq,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+            action=row.action,
+            actor=row.actor,
+            target=row.target,
+            payload_digest=row.payload_digest,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+
+def find_idempotent_response(
+    conn: Connection, tenant_id: str, key: str, not_before: datetime
+) -> tuple[str, int, bytes] | None:
+    row = conn.execute(
+        select(
+            idempotency_keys.c.request_digest, idempotency_keys.c.status, idempotency_keys.c.body
+        ).where(
+            idempotency_keys.c.tenant_id == tenant_id,
+            idempotency_keys.c.idempotency_key == key,
+            idempotency_keys.c.created_at >= not_before,
+        )
+    ).first()
+    return None if row is None else (row.request_digest, row.status, bytes(row.body))
+
+
+def store_idempotent_response(
+    conn: Connection, tenant_id: str, key: str, digest: str, status: int, body: bytes, at: datetime
+) -> None:
+    conn.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.idempotency_key == key
+        )
+    )
+    conn.execute(
+        insert(idempotency_keys).values(
+            tenant_id=tenant_id,
+            idempotency_key=key,
+            request_digest=digest,
+            status=status,
+            body=body,
+            created_at=at,
+        )
+    )
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def existing_by_external_id(
+    conn: Connection, tenant_id: str, external_ids: Sequence[str]
+) -> dict[str, tuple[str, str]]:
+    """external_id → (entity_id, type) for those that exist in the tenant."""
+    found: dict[str, tuple[str, str]] = {}
+    for part in chunks(external_ids):
+        rows = conn.execute(
+            select(entities.c.external_id, entities.c.entity_id, entities.c.type).where(
+                entities.c.tenant_id == tenant_id, entities.c.external_id.in_(part)
+            )
+        )
+        for row in rows:
+            found[row.external_id] = (row.entity_id, row.type)
+    return found
+
+
+def insert_entities(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(entities), rows)
+
+
+def update_entities(conn: Connection, tenant_id: str, rows: list[dict[str, Any]]) -> None:
+    """Replace label, attributes, confidence, source, purposes of existing entities."""
+    if not rows:
+        return
+    statement = (
+        update(entities)
+        .where(entities.c.tenant_id == tenant_id, entities.c.entity_id == bindparam("b_id"))
+        .values(
+            label=bindparam("label"),
+            attributes=bindparam("attributes"),
+            confidence=bindparam("confidence"),
+            source=bindparam("source"),
+            purposes=bindparam("purposes"),
+            updated_at=bindparam("updated_at"),
+        )
+    )
+    conn.execute(statement, rows)
+
+
+def replace_terms(
+    conn: Connection, tenant_id: str, updated_ids: Sequence[str], rows: list[dict[str, str]]
+) -> None:
+    for part in chunks(updated_ids):
+        conn.execute(
+            delete(entity_terms).where(
+                entity_terms.c.tenant_id == tenant_id, entity_terms.c.entity_id.in_(part)
+            )
+        )
+    if rows:
+        conn.execute(insert(entity_terms), rows)
+
+
+def existing_edges(
+    conn: Connection, tenant_id: str, from_ids: Sequence[str]
+) -> dict[tuple[str, str, str], str]:
+    """(from_id, type, to_id) → relationship_id for edges leaving ``from_ids``."""
+    found: dict[tuple[str, str, str], str] = {}
+    for part in chunks(sorted(set(from_ids))):
+        rows = conn.execute(
+            select(
+                relationships.c.from_id,
+                relationships.c.type,
+                relationships.c.to_id,
+                relationships.c.relationship_id,
+            ).where(relationships.c.tenant_id == tenant_id, relationships.c.from_id.in_(part))
+        )
+        for row in rows:
+            found[(row.from_id, row.type, row.to_id)] = row.relationship_id
+    return found
+
+
+def insert_relationships(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(relationships), rows)
+
+
+def touch_relationships(conn: Connection, tenant_id: str, rows: list[dict[str, Any]]) -> None:
+    """Record a re-observed edge: new confidence/attributes, last_seen moves on."""
+    if not rows:
+        return
+    statement = (
+        update(relationships)
+        .where(
+            relationships.c.tenant_id == tenant_id,
+            relationships.c.relationship_id == bindparam("b_id"),
+        )
+        .values(
+            confidence=bindparam("confidence"),
+            attributes=bindparam("attributes"),
+            last_seen=bindparam("last_seen"),
+        )
+    )
+    conn.execute(statement, rows)
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def get_entities(conn: Connection, tenant_id: str, entity_ids: Sequence[str]) -> dict[str, Entity]:
+    found: dict[str, Entity] = {}
+    for part in chunks(list(entity_ids)):
+        rows = conn.execute(
+            select(entities).where(
+                entities.c.tenant_id == tenant_id, entities.c.entity_id.in_(part)
+            )
+        )
+        for row in rows:
+            found[row.entity_id] = to_entity(row)
+    return found
+
+
+def get_entity(conn: Connection, tenant_id: str, entity_id: str) -> Entity | None:
+    row = conn.execute(
+        select(entities).where(entities.c.tenant_id == tenant_id, entities.c.entity_id == entity_id)
+    ).first()
+    return None if row is None else to_entity(row)
+
+
+def degrees(conn: Connection, tenant_id: str, entity_ids: Sequence[str]) -> dict[str, int]:
+    """Number of relationships touching each entity (both directions)."""
+    counts = dict.fromkeys(entity_ids, 0)
+    for column in (relationships.c.from_id, relationships.c.to_id):
+        for part in chunks(list(entity_ids)):
+            rows = conn.execute(
+                select(column, func.count())
+                .where(relationships.c.tenant_id == tenant_id, column.in_(part))
+                .group_by(column)
+            )
+            for entity_id, count in rows:
+                counts[entity_id] += int(count)
+    return counts
+
+
+def search_entity_ids(
+    conn: Connection,
+    tenant_id: str,
+    prefixes: Sequence[str],
+    types: Sequence[str] | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[Entity], int]:
+    """Entities having, for every prefix, a term starting with it; ordered by id."""
+    conditions = [entities.c.tenant_id == tenant_id]
+    for prefix in prefixes:
+        matching = select(entity_terms.c.entity_id).where(
+            entity_terms.c.tenant_id == tenant_id,
+            entity_terms.c.term >= prefix,
+            entity_terms.c.term < prefix_upper_bound(prefix),
+        )
+        conditions.append(entities.c.entity_id.in_(matching))
+    if types:
+        conditions.append(entities.c.type.in_(list(types)))
+    where = and_(*conditions)
+    total = int(conn.execute(select(func.count()).select_from(entities).where(where)).scalar_one())
+    page_where = where if after is None else and_(where, entities.c.entity_id > after)
+    rows = conn.execute(
+        select(entities).where(page_where).order_by(entities.c.entity_id).limit(limit)
+    )
+    return [to_entity(row) for row in rows], total
+
+
+def edges_touching(
+    conn: Connection,
+    tenant_id: str,
+    entity_ids: Sequence[str],
+    types: Sequence[str] | None,
+    budget: int,
+) -> list[Relationship]:
+    """Relationships with either end in ``entity_ids`` (at most ``budget`` of them)."""
+    found: dict[str, Relationship] = {}
+    for column in (relationships.c.from_id, relationships.c.to_id):
+        for part in chunks(list(entity_ids)):
+            statement = select(relationships).where(
+                relationships.c.tenant_id == tenant_id, column.in_(part)
+            )
+            if types:
+                statement = statement.where(relationships.c.type.in_(list(types)))
+            for row in conn.execute(statement.limit(budget - len(found) + 1)):
+                found.setdefault(row.relationship_id, to_relationship(row))
+                if len(found) >= budget:
+                    return list(found.values())
+    return list(found.values())
+
+
+def all_edges(conn: Connection, tenant_id: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every entity id and every (from, to) pair of the tenant, for analytics."""
+    node_rows = conn.execute(select(entities.c.entity_id).where(entities.c.tenant_id == tenant_id))
+    nodes = [row[0] for row in node_rows]
+    edge_rows = conn.execute(
+        select(relationships.c.from_id, relationships.c.to_id).where(
+            relationships.c.tenant_id == tenant_id
+        )
+    )
+    return nodes, [(row[0], row[1]) for row in edge_rows]
+
+
+def replace_pagerank(
+    conn: Connection, tenant_id: str, scores: dict[str, float], at: datetime
+) -> None:
+    conn.execute(delete(pagerank_scores).where(pagerank_scores.c.tenant_id == tenant_id))
+    rows = [
+        {"tenant_id": tenant_id, "entity_id": entity_id, "score": score, "computed_at": at}
+        for entity_id, score in scores.items()
+    ]
+    if rows:
+        conn.execute(insert(pagerank_scores), rows)
+
+
+def top_pagerank(
+    conn: Connection, tenant_id: str, limit: int, entity_type: str | None
+) -> list[tuple[Entity, float, datetime]]:
+    statement = (
+        select(entities, pagerank_scores.c.score, pagerank_scores.c.computed_at)
+        .join(
+            pagerank_scores,
+            and_(
+                pagerank_scores.c.tenant_id == entities.c.tenant_id,
+                pagerank_scores.c.entity_id == entities.c.entity_id,
+            ),
+        )
+        .where(entities.c.tenant_id == tenant_id)
+        .order_by(pagerank_scores.c.score.desc(), entities.c.entity_id)
+        .limit(limit)
+    )
+    if entity_type:
+        statement = statement.where(entities.c.type == entity_type)
+    return [(to_entity(row), row.score, as_utc(row.computed_at)) for row in conn.execute(statement)]
+
+
+def count_rows(conn: Connection, tenant_id: str) -> dict[str, int]:
+    """Row counts of the tenant's graph tables (for stats and tests)."""
+    return {
+        "entities": int(
+            conn.execute(
+                select(func.count()).select_from(entities).where(entities.c.tenant_id == tenant_id)
+            ).scalar_one()
+        ),
+        "relationships": int(
+            conn.execute(
+                select(func.count())
+                .select_from(relationships)
+                .where(relationships.c.tenant_id == tenant_id)
+            ).scalar_one()
+        ),
+    }

@@ -1,0 +1,491 @@
+"""The graph area's face: ingest, reads, paths and analytics for one principal's tenant."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine
+
+from intelgraph.graph import repository as repo
+from intelgraph.graph.ingest import EntityLine, IngestBatch, LineError, RelationshipLine
+from intelgraph.graph.model import (
+    AnalyticsScore,
+    Entity,
+    EntityPage,
+    GraphPath,
+    Relationship,
+    Subgraph,
+)
+from intelgraph.graph.pagerank import compute_pagerank
+from intelgraph.graph.provenance import ChainReport, payload_digest, verify_chain
+from intelgraph.graph.search_terms import entity_terms, tokens
+from intelgraph.kernel.clock import Clock
+from intelgraph.kernel.errors import (
+    ENTITY_NOT_FOUND,
+    IDEMPOTENCY_KEY_REUSED,
+    INGEST_INVALID,
+    VALIDATION,
+    IntelGraphError,
+)
+from intelgraph.kernel.ids import new_id
+from intelgraph.kernel.pagination import decode_cursor, encode_cursor
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+
+log = logging.getLogger(__name__)
+
+MAX_HOPS = 3
+MAX_PATH_HOPS = 6
+EDGE_BUDGET_PER_HOP = 5_000
+
+IngestListener = Callable[[str, list[str]], None]
+"""Called after an ingest commits with (tenant_id, ids of the entities it touched)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest answers; ``body`` is stored for Idempotency-Key replays."""
+
+    status: int
+    body: dict[str, Any]
+    is_replay: bool = False
+    touched_entity_ids: list[str] = field(default_factory=list)
+
+
+class GraphService:
+    """Entities, relationships, provenance and analytics of a tenant's graph."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: PolicyEngine,
+        idempotency_ttl_seconds: int = 86_400,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._policy = policy
+        self._idempotency_ttl = timedelta(seconds=idempotency_ttl_seconds)
+        self._ingest_listeners: list[IngestListener] = []
+
+    def on_ingested(self, listener: IngestListener) -> None:
+        """Register a callback run after every committed ingest (PageRank, ER, cache purge)."""
+        self._ingest_listeners.append(listener)
+
+    # --- ingest ---------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        principal: Principal,
+        batch: IngestBatch,
+        *,
+        partial: bool = False,
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+    ) -> IngestResult:
+        """Store a validated batch atomically; answers only after commit.
+
+        Raises IntelGraphError INGEST_INVALID (nothing stored) when any line is invalid and
+        ``partial`` is false, IDEMPOTENCY_KEY_REUSED when the key came with another body,
+        POLICY_DENIED when the principal may not ingest.
+        """
+        tenant_id = self._tenant_of(principal, Action.INGEST_WRITE, "graph")
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            head = repo.lock_provenance_head(conn, tenant_id)
+            if idempotency_key is not None:
+                stored = repo.find_idempotent_response(
+                    conn, tenant_id, idempotency_key, now - self._idempotency_ttl
+                )
+                if stored is not None:
+                    digest, status, body = stored
+                    if digest != request_digest:
+                        raise IntelGraphError(
+                            IDEMPOTENCY_KEY_REUSED,
+                            "this Idempotency-Key was already used with a different body; "
+                            "use a new key for a new batch",
+                        )
+                    return IngestResult(status, orjson.loads(body), is_replay=True)
+            outcome = _IngestPlan(conn, tenant_id, now, batch)
+            outcome.plan()
+            if outcome.errors and not partial:
+                raise IntelGraphError(
+                    INGEST_INVALID,
+                    f"{len(outcome.errors)} invalid line(s); nothing was stored. Fix them, "
+                    "or send ?partial=true to store the valid lines",
+                    details={"lineErrors": [e.as_dict() for e in outcome.sorted_errors()]},
+                )
+            outcome.write()
+            if outcome.accepted_count:
+                repo.append_provenance(
+                    conn,
+                    tenant_id,
+                    head,
+                    action="ingest",
+                    actor=principal.actor,
+                    target=f"entities:{outcome.entity_count},relationships:{outcome.rel_count}",
+                    digest=payload_digest(outcome.canonical_payload()),
+                    at=now,
+                )
+            body = outcome.response_body()
+            if idempotency_key is not None:
+                repo.store_idempotent_response(
+                    conn, tenant_id, idempotency_key, request_digest, 200, orjson.dumps(body), now
+                )
+        touched = outcome.touched_entity_ids()
+        for listener in self._ingest_listeners:
+            try:
+                listener(tenant_id, touched)
+            except Exception:  # a listener must never undo an acknowledged ingest
+                log.exception("ingest listener failed", extra={"tenant_id": tenant_id})
+        return IngestResult(200, body, touched_entity_ids=touched)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_entity(self, principal: Principal, entity_id: str) -> Entity | None:
+        """The entity with this id in the principal's tenant, or None."""
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        with self._engine.connect() as conn:
+            return repo.get_entity(conn, tenant_id, entity_id)
+
+    def get_entities(self, principal: Principal, entity_ids: Sequence[str]) -> dict[str, Entity]:
+        """Entities by id (missing ids are absent from the result)."""
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        with self._engine.connect() as conn:
+            return repo.get_entities(conn, tenant_id, entity_ids)
+
+    def degrees(self, principal: Principal, entity_ids: Sequence[str]) -> dict[str, int]:
+        """Relationship count per entity."""
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        with self._engine.connect() as conn:
+            return repo.degrees(conn, tenant_id, entity_ids)
+
+    def search(
+        self,
+        principal: Principal,
+        query: str,
+        types: Sequence[str] | None = None,
+        limit: int = 25,
+        after: str | None = None,
+    ) -> EntityPage:
+        """Entities whose label or searchable attributes have a token starting with each word.
+
+        Raises VALIDATION when the query has no letters or digits or the cursor is not ours.
+        """
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        prefixes = sorted(set(tokens(query)))[:8]
+        if not prefixes:
+            raise IntelGraphError(VALIDATION, "q must contain at least one letter or digit")
+        after_id = decode_cursor(after) if after else None
+        with self._engine.connect() as conn:
+            items, total = repo.search_entity_ids(
+                conn, tenant_id, prefixes, types, after_id, limit + 1
+            )
+        next_cursor = encode_cursor(items[limit - 1].id) if len(items) > limit else None
+        return EntityPage(items=items[:limit], next_cursor=next_cursor, total=total)
+
+    def neighbors(
+        self,
+        principal: Principal,
+        entity_id: str,
+        hops: int = 1,
+        limit: int = 50,
+        relationship_types: Sequence[str] | None = None,
+    ) -> Subgraph:
+        """The entities within ``hops`` of an entity (either direction), nearest first.
+
+        Raises ENTITY_NOT_FOUND for an unknown id, VALIDATION for hops outside 1..3.
+        """
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        if not 1 <= hops <= MAX_HOPS:
+            raise IntelGraphError(VALIDATION, f"hops must be between 1 and {MAX_HOPS}")
+        with self._engine.connect() as conn:
+            start = repo.get_entity(conn, tenant_id, entity_id)
+            if start is None:
+                raise _not_found(entity_id)
+            chosen: dict[str, int] = {entity_id: 0}
+            edges: dict[str, Relationship] = {}
+            frontier = [entity_id]
+            for hop in range(1, hops + 1):
+                if not frontier or len(chosen) > limit:
+                    break
+                next_frontier: list[str] = []
+                for rel in repo.edges_touching(
+                    conn, tenant_id, frontier, relationship_types, EDGE_BUDGET_PER_HOP
+                ):
+                    for end in (rel.from_id, rel.to_id):
+                        if end not in chosen and len(chosen) <= limit:
+                            chosen[end] = hop
+                            next_frontier.append(end)
+                    if rel.from_id in chosen and rel.to_id in chosen:
+                        edges[rel.id] = rel
+                frontier = next_frontier
+            found = repo.get_entities(conn, tenant_id, list(chosen))
+        ordered = sorted(
+            (eid for eid in chosen if eid in found), key=lambda eid: (chosen[eid], eid)
+        )
+        return Subgraph(
+            entities=[found[eid] for eid in ordered],
+            relationships=[r for r in edges.values() if r.from_id in found and r.to_id in found],
+        )
+
+    def path_between(
+        self, principal: Principal, from_id: str, to_id: str, max_hops: int = 3
+    ) -> GraphPath | None:
+        """A shortest path (either direction of edges) of at most ``max_hops``, or None.
+
+        Raises ENTITY_NOT_FOUND when either end is unknown, VALIDATION for max_hops outside 1..6.
+        """
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
+        if not 1 <= max_hops <= MAX_PATH_HOPS:
+            raise IntelGraphError(VALIDATION, f"maxHops must be between 1 and {MAX_PATH_HOPS}")
+        with self._engine.connect() as conn:
+            ends = repo.get_entities(conn, tenant_id, [from_id, to_id])
+            for wanted in (from_id, to_id):
+                if wanted not in ends:
+                    raise _not_found(wanted)
+            steps = _shortest_path(conn, tenant_id, from_id, to_id, max_hops)
+            if steps is None:
+                return None
+            node_ids = [from_id] + [node for node, _ in steps]
+            found = repo.get_entities(conn, tenant_id, node_ids)
+        return GraphPath(entities=[found[n] for n in node_ids], relationships=[r for _, r in steps])
+
+    def pagerank_top(
+        self, principal: Principal, limit: int = 20, entity_type: str | None = None
+    ) -> list[AnalyticsScore]:
+        """The highest PageRank entities from the last computation."""
+        tenant_id = self._tenant_of(principal, Action.ANALYTICS_READ, "analytics")
+        with self._engine.connect() as conn:
+            rows = repo.top_pagerank(conn, tenant_id, limit, entity_type)
+        return [AnalyticsScore(entity=e, score=s, computed_at=at) for e, s, at in rows]
+
+    # --- jobs (called by the scheduler and the CLI with a tenant id) -------------------
+
+    def recompute_pagerank(self, tenant_id: str) -> int:
+        """Recompute and store PageRank for a tenant; returns the number of entities scored."""
+        with self._engine.connect() as conn:
+            nodes, edges = repo.all_edges(conn, tenant_id)
+        scores = compute_pagerank(nodes, edges)
+        with self._engine.begin() as conn:
+            repo.replace_pagerank(conn, tenant_id, scores, self._clock.now())
+        return len(scores)
+
+    def verify_provenance(self, tenant_id: str) -> ChainReport:
+        """Recompute the tenant's provenance chain and report the first broken link."""
+        with self._engine.connect() as conn:
+            return verify_chain(repo.provenance_links(conn, tenant_id))
+
+    def counts(self, tenant_id: str) -> dict[str, int]:
+        """Row counts of the tenant's entities and relationships."""
+        with self._engine.connect() as conn:
+            return repo.count_rows(conn, tenant_id)
+
+    def _tenant_of(self, principal: Principal, action: Action, kind: str) -> str:
+        self._policy.authorize(principal, action, kind, principal.tenant_id)
+        if principal.tenant_id is None:  # policy denies operators data actions; be explicit
+            raise IntelGraphError(VALIDATION, "this action needs a tenant API key")
+        return principal.tenant_id
+
+
+def _not_found(entity_id: str) -> IntelGraphError:
+    return IntelGraphError(
+        ENTITY_NOT_FOUND, f"no entity with id {entity_id!r} in this tenant", {"id": entity_id}
+    )
+
+
+def _shortest_path(
+    conn: Connection, tenant_id: str, start: str, goal: str, max_hops: int
+) -> list[tuple[str, Relationship]] | None:
+    """Breadth-first search over the tenant's edges; steps are (next node, edge taken)."""
+    if start == goal:
+        return []
+    came_from: dict[str, tuple[str, Relationship] | None] = {start: None}
+    frontier: deque[str] = deque([start])
+    for _ in range(max_hops):
+        layer = list(frontier)
+        frontier.clear()
+        for rel in repo.edges_touching(conn, tenant_id, layer, None, EDGE_BUDGET_PER_HOP * 4):
+            for here, there in ((rel.from_id, rel.to_id), (rel.to_id, rel.from_id)):
+                if here in came_from and there not in came_from and here in layer:
+                    came_from[there] = (here, rel)
+                    frontier.append(there)
+        if goal in came_from:
+            steps: list[tuple[str, Relationship]] = []
+            node = goal
+            while (previous := came_from[node]) is not None:
+                steps.append((node, previous[1]))
+                node = previous[0]
+            return list(reversed(steps))
+        if not frontier:
+            return None
+    return None
+
+
+class _IngestPlan:
+    """Turns a validated batch into rows, finding the errors only the store can see."""
+
+    def __init__(self, conn: Connection, tenant_id: str, now: Any, batch: IngestBatch) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.now = now
+        self.batch = batch
+        self.errors: list[LineError] = list(batch.errors)
+        self.new_entities: list[dict[str, Any]] = []
+        self.updated_entities: list[dict[str, Any]] = []
+        self.new_edges: list[dict[str, Any]] = []
+        self.touched_edges: list[dict[str, Any]] = []
+        self.accepted_entities: list[EntityLine] = []
+        self.accepted_rels: list[RelationshipLine] = []
+        self.ids: dict[str, str] = {}
+        self.created = 0
+
+    @property
+    def entity_count(self) -> int:
+        return len(self.new_entities) + len(self.updated_entities)
+
+    @property
+    def rel_count(self) -> int:
+        return len(self.new_edges) + len(self.touched_edges)
+
+    @property
+    def accepted_count(self) -> int:
+        return self.entity_count + self.rel_count
+
+    def sorted_errors(self) -> list[LineError]:
+        return sorted(self.errors, key=lambda e: (e.line, e.field))
+
+    def plan(self) -> None:
+        latest: dict[str, tuple[int, EntityLine]] = {}
+        for number, line in self.batch.entities:
+            earlier = latest.get(line.external_id)
+            if earlier is not None and earlier[1].type != line.type:
+                self.errors.append(
+                    LineError(number, "type", f"external_id {line.external_id!r} appears "
+                              f"earlier in this batch as {earlier[1].type}")
+                )
+                continue
+            latest[line.external_id] = (number, line)
+        wanted = list(latest) + [
+            end for _, rel in self.batch.relationships for end in (rel.from_, rel.to)
+        ]
+        stored = repo.existing_by_external_id(self.conn, self.tenant_id, sorted(set(wanted)))
+        for external_id, (number, line) in latest.items():
+            self._plan_entity(number, line, stored.get(external_id))
+        for external_id, (entity_id, _) in stored.items():
+            self.ids.setdefault(external_id, entity_id)
+        self._plan_relationships()
+
+    def _plan_entity(self, number: int, line: EntityLine, stored: tuple[str, str] | None) -> None:
+        if stored is not None and stored[1] != line.type:
+            self.errors.append(
+                LineError(number, "type", f"entity {line.external_id!r} is stored as "
+                          f"{stored[1]}; its type cannot change (use a new external_id)")
+            )
+            return
+        row = {
+            "label": line.label,
+            "attributes": line.attributes,
+            "confidence": line.confidence,
+            "source": line.source,
+            "purposes": line.purposes,
+            "updated_at": self.now,
+        }
+        if stored is None:
+            entity_id = new_id("ent")
+            row |= {
+                "tenant_id": self.tenant_id,
+                "entity_id": entity_id,
+                "external_id": line.external_id,
+                "type": line.type.value,
+                "created_at": self.now,
+            }
+            self.new_entities.append(row)
+        else:
+            entity_id = stored[0]
+            self.updated_entities.append(row | {"b_id": entity_id})
+        self.ids[line.external_id] = entity_id
+        self.accepted_entities.append(line)
+
+    def _plan_relationships(self) -> None:
+        resolved: list[tuple[RelationshipLine, str, str]] = []
+        for number, rel in self.batch.relationships:
+            ends = []
+            for field_name, external_id in (("from", rel.from_), ("to", rel.to)):
+                entity_id = self.ids.get(external_id)
+                if entity_id is None:
+                    self.errors.append(
+                        LineError(number, field_name, f"unknown external_id {external_id!r}: "
+                                  "ingest that entity first or in the same batch")
+                    )
+                ends.append(entity_id)
+            if ends[0] is not None and ends[1] is not None:
+                resolved.append((rel, ends[0], ends[1]))
+        stored = repo.existing_edges(self.conn, self.tenant_id, [f for _, f, _ in resolved])
+        seen: dict[tuple[str, str, str], str] = {}
+        for rel, from_id, to_id in resolved:
+            key = (from_id, rel.type.value, to_id)
+            existing = stored.get(key) or seen.get(key)
+            values = {"confidence": rel.confidence, "attributes": rel.attributes}
+            if existing is None:
+                rel_id = new_id("rel")
+                seen[key] = rel_id
+                self.new_edges.append(
+                    values
+                    | {
+                        "tenant_id": self.tenant_id,
+                        "relationship_id": rel_id,
+                        "type": rel.type.value,
+                        "from_id": from_id,
+                        "to_id": to_id,
+                        "first_seen": self.now,
+                        "last_seen": self.now,
+                    }
+                )
+            else:
+                self.touched_edges.append(values | {"b_id": existing, "last_seen": self.now})
+            self.accepted_rels.append(rel)
+
+    def write(self) -> None:
+        repo.insert_entities(self.conn, self.new_entities)
+        repo.update_entities(self.conn, self.tenant_id, self.updated_entities)
+        term_rows = [
+            {"tenant_id": self.tenant_id, "term": term, "entity_id": row.get("entity_id") or row["b_id"]}
+            for row in self.new_entities + self.updated_entities
+            for term in entity_terms(row["label"], row["attributes"])
+        ]
+        repo.replace_terms(
+            self.conn, self.tenant_id, [row["b_id"] for row in self.updated_entities], term_rows
+        )
+        repo.insert_relationships(self.conn, self.new_edges)
+        repo.touch_relationships(self.conn, self.tenant_id, self.touched_edges)
+
+    def touched_entity_ids(self) -> list[str]:
+        ids = [row["entity_id"] for row in self.new_entities]
+        ids += [row["b_id"] for row in self.updated_entities]
+        return ids
+
+    def canonical_payload(self) -> list[dict[str, Any]]:
+        return [line.model_dump(mode="json", by_alias=True) for line in self.accepted_entities] + [
+            line.model_dump(mode="json", by_alias=True) for line in self.accepted_rels
+        ]
+
+    def response_body(self) -> dict[str, Any]:
+        return {
+            "accepted": {"entities": self.entity_count, "relationships": self.rel_count},
+            "created": {"entities": len(self.new_entities), "relationships": len(self.new_edges)},
+            "updated": {
+                "entities": len(self.updated_entities),
+                "relationships": len(self.touched_edges),
+            },
+            "rejected": len(self.errors),
+            "lineErrors": [e.as_dict() for e in self.sorted_errors()],
+            "ids": {line.external_id: self.ids[line.external_id] for line in self.accepted_entities},
+        }

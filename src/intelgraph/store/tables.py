@@ -1,0 +1,166 @@
+"""SQLAlchemy Core tables. Every row of tenant data leads with ``tenant_id``.
+
+Only this package defines tables; each area's ``repository`` module is the one place of
+that area that queries them (see docs/adr/001-area-repositories.md).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("region", String(40), nullable=False),
+    Column("plan", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("is_sandbox", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(24), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "key_id"),
+    UniqueConstraint("key_hash", name="uq_api_keys_hash"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    Column("external_id", String(256), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("label", String(1024), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("source", String(128), nullable=True),
+    Column("purposes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_id"),
+    UniqueConstraint("tenant_id", "external_id", name="uq_entities_external_id"),
+)
+Index("ix_entities_type", entities.c.tenant_id, entities.c.type, entities.c.entity_id)
+
+# Search terms: lower-cased tokens of the label and chosen attributes, for prefix search.
+entity_terms = Table(
+    "entity_terms",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("term", String(128), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "term", "entity_id"),
+)
+Index("ix_entity_terms_entity", entity_terms.c.tenant_id, entity_terms.c.entity_id)
+
+relationships = Table(
+    "relationships",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("relationship_id", String(40), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("from_id", String(40), nullable=False),
+    Column("to_id", String(40), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "relationship_id"),
+    UniqueConstraint("tenant_id", "from_id", "type", "to_id", name="uq_relationships_edge"),
+)
+Index("ix_relationships_to", relationships.c.tenant_id, relationships.c.to_id)
+
+provenance = Table(
+    "provenance",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("payload_digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+)
+
+# One row per tenant: the head of its provenance chain. Updating it first in a write
+# transaction serialises that tenant's writers on both SQLite and PostgreSQL.
+provenance_heads = Table(
+    "provenance_heads",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "idempotency_key"),
+)
+
+pagerank_scores = Table(
+    "pagerank_scores",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_id"),
+)
+Index("ix_pagerank_rank", pagerank_scores.c.tenant_id, pagerank_scores.c.score)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),  # "platform" for platform-wide actions
+    Column("audit_id", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("old_value", JSON, nullable=True),
+    Column("new_value", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "audit_id"),
+)
+Index("ix_audit_time", audit_log.c.tenant_id, audit_log.c.created_at)
