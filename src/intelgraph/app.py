@@ -31,6 +31,7 @@ from intelgraph.gateway.authn import AuthenticationMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
 from intelgraph.graph.service import GraphService
 from intelgraph.jobs.debounce import TenantDebouncer
+from intelgraph.jobs.scheduler import Scheduler
 from intelgraph.kernel.clock import Clock, SystemClock
 from intelgraph.kernel.errors import (
     INTERNAL,
@@ -44,6 +45,7 @@ from intelgraph.policy.engine import PolicyEngine
 from intelgraph.settings import Settings
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
+from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.operator import OperatorKey, load_operator_key
 from intelgraph.tenants.service import TenantService
 
@@ -61,9 +63,11 @@ class Services:
     policy: PolicyEngine
     operator_key: OperatorKey
     tenants: TenantService
+    entitlements: EntitlementService
     graph: GraphService
     metrics: Metrics
     pagerank_jobs: TenantDebouncer
+    scheduler: Scheduler
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -73,12 +77,16 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     migrate.upgrade(engine)
     policy = PolicyEngine()
     operator_key = load_operator_key(settings.operator_key, settings.data_dir)
-    tenants = TenantService(engine, clock, operator_key)
+    entitlements = EntitlementService(engine, clock)
+    entitlements.sync_catalog()
+    tenants = TenantService(engine, clock, operator_key, entitlements)
     graph = GraphService(engine, clock, policy, settings.idempotency_ttl_seconds)
     pagerank_jobs = TenantDebouncer(
         "pagerank", graph.recompute_pagerank, settings.pagerank_debounce_seconds, clock
     )
     graph.on_ingested(pagerank_jobs.poke)
+    scheduler = Scheduler(clock)
+    scheduler.every("quota.override_expiry", 30, entitlements.close_expired_overrides)
     return Services(
         settings=settings,
         engine=engine,
@@ -86,9 +94,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         policy=policy,
         operator_key=operator_key,
         tenants=tenants,
+        entitlements=entitlements,
         graph=graph,
         metrics=Metrics(),
         pagerank_jobs=pagerank_jobs,
+        scheduler=scheduler,
     )
 
 
@@ -102,7 +112,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     executor = GraphQLExecutor(schema, limits, settings.graphql_document_cache_size)
     health = HealthApi(services.engine, services.metrics)
-    admin = AdminApi(services.tenants, services.policy, services.engine)
+    admin = AdminApi(services.tenants, services.entitlements, services.policy, services.engine)
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -121,7 +131,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if settings.run_background_jobs:
             services.pagerank_jobs.start()
+            services.scheduler.start()
         yield
+        services.scheduler.stop()
         services.pagerank_jobs.stop()
         services.engine.dispose()
 

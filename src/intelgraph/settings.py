@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
     graphql_max_depth: int = Field(10, description="Deepest GraphQL selection accepted")
     graphql_max_cost: int = Field(
-        50_000, description="Largest estimated GraphQL cost (fields × list sizes) accepted"
+        50_000, description="Largest estimated GraphQL cost (fields x list sizes) accepted"
     )
     graphql_max_list: int = Field(500, description="Largest `limit` argument accepted")
     graphql_document_cache_size: int = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from intelgraph.kernel.errors import MALFORMED_REQUEST, VALIDATION, IntelGraphEr
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
+from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.model import TenantStatus
 from intelgraph.tenants.service import TenantService
 
@@ -24,8 +26,15 @@ MAX_ADMIN_BODY = 64 * 1024
 
 
 class AdminApi:
-    def __init__(self, tenants: TenantService, policy: PolicyEngine, engine: Any) -> None:
+    def __init__(
+        self,
+        tenants: TenantService,
+        entitlements: EntitlementService,
+        policy: PolicyEngine,
+        engine: Any,
+    ) -> None:
         self.tenants = tenants
+        self.entitlements = entitlements
         self.policy = policy
         self.engine = engine
 
@@ -38,11 +47,66 @@ class AdminApi:
             Route("/v1/admin/tenants/{tenant}/activate", self.activate, methods=["POST"]),
             Route("/v1/admin/tenants/{tenant}/keys", self.create_key, methods=["POST"]),
             Route("/v1/admin/tenants/{tenant}/keys", self.list_keys, methods=["GET"]),
+            Route("/v1/admin/tenants/{tenant}/keys/{key_id}", self.revoke_key, methods=["DELETE"]),
+            Route("/v1/admin/tenants/{tenant}/limits", self.show_limits, methods=["GET"]),
+            Route("/v1/admin/tenants/{tenant}/overrides", self.set_override, methods=["POST"]),
             Route(
-                "/v1/admin/tenants/{tenant}/keys/{key_id}", self.revoke_key, methods=["DELETE"]
+                "/v1/admin/tenants/{tenant}/overrides/{limit}",
+                self.remove_override,
+                methods=["DELETE"],
             ),
+            Route("/v1/admin/tenants/{tenant}/plan", self.change_plan, methods=["PUT"]),
             Route("/v1/admin/audit", self.audit_log, methods=["GET"]),
         ]
+
+    async def show_limits(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        self._allow(request, Action.ADMIN_WRITE, "limits", tenant.id)
+        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
+
+    async def set_override(self, request: Request) -> Response:
+        principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        body = await _json_object(request)
+        value = body.get("value")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise IntelGraphError(VALIDATION, "'value' is required and must be a whole number")
+        expires_raw = body.get("expiresAt")
+        expires_at = _timestamp(expires_raw, "expiresAt") if expires_raw is not None else None
+        override_id = self.entitlements.set_override(
+            tenant.id,
+            _string(body, "limit"),
+            value,
+            actor=principal.actor,
+            reason=_string(body, "reason", ""),
+            expires_at=expires_at,
+        )
+        limits = self.entitlements.effective_limits(tenant.id).as_dict()
+        return JSONResponse({"overrideId": override_id} | limits, status_code=201)
+
+    async def remove_override(self, request: Request) -> Response:
+        principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        self.entitlements.remove_override(
+            tenant.id,
+            request.path_params["limit"],
+            actor=principal.actor,
+            reason=request.query_params.get("reason", ""),
+        )
+        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
+
+    async def change_plan(self, request: Request) -> Response:
+        principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        body = await _json_object(request)
+        reason = body.get("reason")
+        self.entitlements.change_plan(
+            tenant.id,
+            _string(body, "plan"),
+            actor=principal.actor,
+            reason=reason if isinstance(reason, str) else None,
+        )
+        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
 
     async def create_tenant(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
@@ -56,7 +120,11 @@ class AdminApi:
             admin_key_name=_string(body, "adminKeyName", "first admin key"),
             actor=principal.actor,
         )
-        payload = {"tenant": tenant.as_dict(), "apiKey": issued.plaintext, "key": issued.key.as_dict()}
+        payload = {
+            "tenant": tenant.as_dict(),
+            "apiKey": issued.plaintext,
+            "key": issued.key.as_dict(),
+        }
         return JSONResponse(payload, status_code=201)
 
     async def list_tenants(self, request: Request) -> Response:
@@ -151,6 +219,19 @@ def _string(body: dict[str, Any], name: str, default: str | None = None) -> str:
     if not isinstance(value, str):
         raise IntelGraphError(VALIDATION, f"'{name}' is required and must be a string")
     return value
+
+
+def _timestamp(raw: object, name: str) -> datetime:
+    if isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise IntelGraphError(
+        VALIDATION, f"'{name}' must be an RFC 3339 time, e.g. 2026-12-31T00:00:00Z"
+    )
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -138,12 +138,20 @@ class GraphQLExecutor:
     ) -> GraphQLOutcome:
         """Execute within the limits; field errors become the one error shape."""
         operation = prepared.operation(operation_name)
-        label = "+".join(
-            sorted({s.name.value for s in operation.selection_set.selections if hasattr(s, "name")})
-        )[:100] or "anonymous"
+        label = (
+            "+".join(
+                sorted(
+                    {s.name.value for s in operation.selection_set.selections if hasattr(s, "name")}
+                )
+            )[:100]
+            or "anonymous"
+        )
         if not allow_mutation and operation.operation.value != "query":
             raise IntelGraphError(METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST")
-        check_depth(prepared.depths[operation_name if operation_name else next(iter(prepared.depths))], self.limits)
+        check_depth(
+            prepared.depths[operation_name if operation_name else next(iter(prepared.depths))],
+            self.limits,
+        )
         check_cost(self.schema, prepared.document, operation, variables or {}, self.limits)
         result = execute_sync(
             self.schema,
@@ -177,5 +185,7 @@ class GraphQLExecutor:
         if error.path:
             shape["path"] = list(error.path)
         if error.locations:
-            shape["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+            shape["locations"] = [
+                {"line": loc.line, "column": loc.column} for loc in error.locations
+            ]
         return shape, code

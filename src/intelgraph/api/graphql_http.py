@@ -70,7 +70,7 @@ const fetcher = GraphiQL.createFetcher({url: '/graphql'});
 ReactDOM.createRoot(document.getElementById('graphiql')).render(
   React.createElement(GraphiQL, {fetcher, defaultEditorToolsVisibility: 'headers',
     defaultHeaders: '{"Authorization": "Bearer <paste your API key>"}',
-    defaultQuery: '{ searchEntities(q: "a", limit: 5) { total items { id label type degree } } }'}));
+    defaultQuery: '{ searchEntities(q: "a", limit: 5) { total items { id label type } } }'}));
 </script></body></html>"""
 
 

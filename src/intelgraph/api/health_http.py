@@ -33,7 +33,10 @@ class HealthApi:
             )
         if not current:
             return JSONResponse(
-                {"status": "unavailable", "database": "migrations pending: run intelgraph db upgrade"},
+                {
+                    "status": "unavailable",
+                    "database": "migrations pending: run intelgraph db upgrade",
+                },
                 status_code=503,
             )
         return JSONResponse({"status": "ready", "database": "ok"})

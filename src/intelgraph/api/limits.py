@@ -114,7 +114,9 @@ def check_cost(
                 if name in fragments and name not in seen:
                     fragment = fragments[name]
                     found = schema.get_type(fragment.type_condition.name.value)
-                    total += cost(found or parent, fragment.selection_set, multiplier, seen | {name})
+                    total += cost(
+                        found or parent, fragment.selection_set, multiplier, seen | {name}
+                    )
         return total
 
     def _field_cost(
@@ -168,9 +170,7 @@ def _list_size(
     return UNBOUNDED_LIST_GUESS if isinstance(field_type, GraphQLList) else 1
 
 
-def _argument_value(
-    node: FieldNode, name: str, variables: dict[str, Any], default: Any
-) -> Any:
+def _argument_value(node: FieldNode, name: str, variables: dict[str, Any], default: Any) -> Any:
     for argument in node.arguments or ():
         if argument.name.value != name:
             continue

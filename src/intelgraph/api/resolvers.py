@@ -45,7 +45,7 @@ def serialize_datetime(value: Any) -> str:
 
 @query.field("entity")
 @query.field("getEntity")
-def resolve_entity(_: None, info: GraphQLResolveInfo, id: str) -> Entity | None:  # noqa: A002
+def resolve_entity(_: None, info: GraphQLResolveInfo, id: str) -> Entity | None:
     ctx = _ctx(info)
     return ctx.graph.get_entity(ctx.principal, id)
 
@@ -67,10 +67,10 @@ def resolve_search(
 def resolve_neighbors(
     _: None,
     info: GraphQLResolveInfo,
-    id: str,  # noqa: A002
+    id: str,
     hops: int = 1,
     limit: int = 50,
-    relationshipTypes: list[str] | None = None,  # noqa: N803
+    relationshipTypes: list[str] | None = None,
 ) -> Any:
     ctx = _ctx(info)
     return ctx.graph.neighbors(ctx.principal, id, hops, limit, relationshipTypes)
@@ -80,9 +80,9 @@ def resolve_neighbors(
 def resolve_path(
     _: None,
     info: GraphQLResolveInfo,
-    fromId: str,  # noqa: N803
-    toId: str,  # noqa: N803
-    maxHops: int = 3,  # noqa: N803
+    fromId: str,
+    toId: str,
+    maxHops: int = 3,
 ) -> GraphPath | None:
     ctx = _ctx(info)
     return ctx.graph.path_between(ctx.principal, fromId, toId, maxHops)
@@ -90,7 +90,10 @@ def resolve_path(
 
 @query.field("pagerankTop")
 def resolve_pagerank(
-    _: None, info: GraphQLResolveInfo, limit: int = 20, type: str | None = None  # noqa: A002
+    _: None,
+    info: GraphQLResolveInfo,
+    limit: int = 20,
+    type: str | None = None,
 ) -> Any:
     ctx = _ctx(info)
     return ctx.graph.pagerank_top(ctx.principal, limit, type)
@@ -191,7 +194,9 @@ def resolve_ingest(
     for item in relationships or []:
         number += 1
         add_document(
-            batch, number, {"kind": "relationship"} | {k: v for k, v in item.items() if v is not None}
+            batch,
+            number,
+            {"kind": "relationship"} | {k: v for k, v in item.items() if v is not None},
         )
     result = ctx.graph.ingest(ctx.principal, batch, partial=partial)
     body = result.body

@@ -69,7 +69,9 @@ def record(
     )
 
 
-def list_records(engine: Engine, tenant_id: str | None = None, limit: int = 100) -> list[AuditRecord]:
+def list_records(
+    engine: Engine, tenant_id: str | None = None, limit: int = 100
+) -> list[AuditRecord]:
     """Newest first; all tenants (and the platform) when ``tenant_id`` is None."""
     statement = select(audit_log).order_by(audit_log.c.created_at.desc()).limit(limit)
     if tenant_id is not None:

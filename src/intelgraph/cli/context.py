@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import typer
 from rich.console import Console
 
 from intelgraph.app import Services, build_services

@@ -26,10 +26,17 @@ def ingest(
     found = svc.tenants.get_tenant(tenant)
     with file.open("rb") as handle:
         total = sum(1 for _ in handle)
-    with Progress(
-        TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
-        TimeElapsedColumn(), console=console,
-    ) as progress, file.open("rb") as handle:
+    with (
+        Progress(
+            TextColumn("[bold]ingest[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("lines"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+        file.open("rb") as handle,
+    ):
         task = progress.add_task("ingest", total=total)
         report = ingest_stream(
             svc.graph,
@@ -47,7 +54,9 @@ def ingest(
         err_console.print(f"  line {problem.line} {problem.field}: {problem.reason}")
     if report.refusal is not None and report.refused_batch is not None:
         first, last = report.refused_batch
-        err_console.print(f"[red]batch of lines {first}-{last} refused:[/] {report.refusal.message}")
+        err_console.print(
+            f"[red]batch of lines {first}-{last} refused:[/] {report.refusal.message}"
+        )
         for problem in report.refusal.details.get("lineErrors", [])[:50]:
             err_console.print(f"  line {problem['line']} {problem['field']}: {problem['reason']}")
         err_console.print(f"lines before {first} are stored; fix the file and resume from {first}")

@@ -23,7 +23,9 @@ def create(
     if as_json:
         typer.echo(orjson.dumps({"apiKey": issued.plaintext, "key": issued.key.as_dict()}).decode())
         return
-    console.print(f"key {issued.key.id} ({','.join(issued.key.roles)}): [bold]{issued.plaintext}[/]")
+    console.print(
+        f"key {issued.key.id} ({','.join(issued.key.roles)}): [bold]{issued.plaintext}[/]"
+    )
     console.print("store it now: it cannot be shown again")
 
 

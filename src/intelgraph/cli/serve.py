@@ -32,7 +32,9 @@ def serve(
     settings = Settings()
     svc = build_services(settings)  # runs the migrations once, before any worker starts
     if svc.operator_key.is_new:
-        console.print(f"operator key (saved to {svc.operator_key.path}): {svc.operator_key.plaintext}")
+        console.print(
+            f"operator key (saved to {svc.operator_key.path}): {svc.operator_key.plaintext}"
+        )
     url = f"http://{settings.host}:{settings.port}"
     if demo:
         seeded = _seed_with_progress(svc.settings.demo_tenant_slug)

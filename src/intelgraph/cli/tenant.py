@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import time
+from datetime import UTC, datetime
+
 import orjson
 import typer
+from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
 from intelgraph.cli.context import console, friendly_errors, local_actor, services
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.tenants.model import Tenant, TenantStatus
 
 app = typer.Typer(help="Tenants: create, list, show, suspend, activate.", no_args_is_help=True)
@@ -15,31 +22,73 @@ app = typer.Typer(help="Tenants: create, list, show, suspend, activate.", no_arg
 @app.command("create")
 @friendly_errors
 def create(
-    name: str = typer.Option(..., "--name", help="Display name", prompt="Tenant name"),
-    slug: str = typer.Option(..., "--slug", help="URL-safe short name", prompt="Slug"),
-    plan: str = typer.Option("standard", "--plan", help="starter|standard|premium|enterprise"),
-    region: str = typer.Option("local", "--region", help="Region label, e.g. eu-west-1"),
-    sandbox: bool = typer.Option(False, "--sandbox", help="Mark as a sandbox tenant"),
+    name: str = typer.Option(None, "--name", help="Display name"),
+    slug: str = typer.Option(None, "--slug", help="URL-safe short name (default: from name)"),
+    plan: str = typer.Option(None, "--plan", help="starter|standard|premium|enterprise"),
+    region: str = typer.Option(None, "--region", help="Region label, e.g. eu-west-1"),
+    sandbox: bool = typer.Option(None, "--sandbox/--no-sandbox", help="A sandbox tenant?"),
+    key_name: str = typer.Option(None, "--key-name", help="Name of the first admin key"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts"),
 ) -> None:
-    """Create a tenant and print its first admin API key (shown only once)."""
+    """Create a tenant and its first admin API key (shown once).
+
+    Without flags, an interactive wizard asks for each value; with flags it runs unattended.
+    """
     svc = services()
+    if name is None:
+        if not sys.stdin.isatty():
+            raise IntelGraphError(VALIDATION, "pass --name (and optionally --slug, --plan …)")
+        answers = _wizard(sorted(svc.entitlements.plans()))
+        name, slug, region, plan, sandbox, key_name = answers
+    started = time.perf_counter()
     tenant, issued = svc.tenants.create_tenant(
-        name=name, slug=slug, plan=plan, region=region, is_sandbox=sandbox, actor=local_actor()
+        name=name,
+        slug=slug or slug_from(name),
+        plan=plan or "standard",
+        region=region or "local",
+        is_sandbox=bool(sandbox),
+        admin_key_name=key_name or "first admin key",
+        actor=local_actor(),
     )
+    elapsed = time.perf_counter() - started
     if as_json:
-        payload = {"tenant": tenant.as_dict(), "apiKey": issued.plaintext, "key": issued.key.as_dict()}
+        payload = {
+            "tenant": tenant.as_dict(),
+            "apiKey": issued.plaintext,
+            "key": issued.key.as_dict(),
+        }
         typer.echo(orjson.dumps(payload).decode())
         return
-    console.print(f"[green]created tenant[/] {tenant.slug} ({tenant.id}) on plan {tenant.plan}")
+    console.print(
+        f"[green]created tenant[/] {tenant.slug} ({tenant.id}) on plan {tenant.plan} "
+        f"in {elapsed * 1000:.0f} ms"
+    )
     console.print(f"admin API key (shown once): [bold]{issued.plaintext}[/]")
     url = f"http://{svc.settings.host}:{svc.settings.port}"
-    console.print("next: start the service with `intelgraph serve`, then try:")
+    console.print("next: start the service with `intelgraph serve` (if it is not running), then:")
     console.print(
         f"  curl -s {url}/graphql -H 'Authorization: Bearer {issued.plaintext}' "
-        "-H 'Content-Type: application/json' -d '{\"query\": \"{ pagerankTop(limit: 5) { score } }\"}'",
+        "-H 'Content-Type: application/json' "
+        '-d \'{"query": "{ pagerankTop(limit: 5) { score } }"}\'',
         soft_wrap=True,
     )
+
+
+def slug_from(name: str) -> str:
+    """A slug suggestion: lower-case words joined by '-'."""
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return "-".join(words)[:63] or "tenant"
+
+
+def _wizard(plans: list[str]) -> tuple[str, str, str, str, bool, str]:
+    console.print("[bold]New tenant[/] (Enter accepts the default in brackets)")
+    name = Prompt.ask("Name", console=console)
+    slug = Prompt.ask("Slug", default=slug_from(name), console=console)
+    region = Prompt.ask("Region", default="local", console=console)
+    plan = Prompt.ask("Plan", choices=plans, default="standard", console=console)
+    sandbox = Confirm.ask("Sandbox tenant?", default=False, console=console)
+    key_name = Prompt.ask("Name of the first admin key", default="first admin key", console=console)
+    return name, slug, region, plan, sandbox, key_name
 
 
 @app.command("list")
@@ -49,7 +98,12 @@ def list_tenants() -> None:
     table = Table("slug", "id", "name", "plan", "region", "status", "created")
     for tenant in services().tenants.list_tenants():
         table.add_row(
-            tenant.slug, tenant.id, tenant.name, tenant.plan, tenant.region, tenant.status,
+            tenant.slug,
+            tenant.id,
+            tenant.name,
+            tenant.plan,
+            tenant.region,
+            tenant.status,
             tenant.created_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
@@ -62,12 +116,20 @@ def show(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> None:
     svc = services()
     found = svc.tenants.get_tenant(tenant)
     _print_tenant(found)
+    limits = Table("limit", "value", "origin", "expires")
+    for limit in svc.entitlements.effective_limits(found.id).limits.values():
+        expiry = limit.expires_at.strftime("%Y-%m-%d %H:%M") if limit.expires_at else ""
+        limits.add_row(limit.name.value, f"{limit.value:,}", limit.origin, expiry)
+    console.print(limits)
     counts = svc.graph.counts(found.id)
     console.print(f"graph: {counts['entities']} entities, {counts['relationships']} relationships")
     keys = Table("key id", "name", "prefix", "roles", "created", "revoked")
     for key in svc.tenants.list_keys(found.id):
         keys.add_row(
-            key.id, key.name, key.prefix + "…", ",".join(key.roles),
+            key.id,
+            key.name,
+            key.prefix + "…",
+            ",".join(key.roles),
             key.created_at.strftime("%Y-%m-%d %H:%M"),
             key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
         )
@@ -105,3 +167,48 @@ def _print_tenant(tenant: Tenant) -> None:
         f"[bold]{tenant.slug}[/] {tenant.id} name={tenant.name!r} plan={tenant.plan} "
         f"region={tenant.region} status={tenant.status} sandbox={tenant.is_sandbox}"
     )
+
+
+@app.command("override")
+@friendly_errors
+def override(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    limit: str = typer.Option(..., "--limit", help="api_rpm, ingest_eps or egress_gb_day"),
+    value: int = typer.Option(None, "--value", help="New value (omit with --remove)"),
+    reason: str = typer.Option(None, "--reason", help="Why (required, kept in the audit log)"),
+    expires: datetime = typer.Option(
+        None, "--expires", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="UTC expiry"
+    ),
+    remove: bool = typer.Option(False, "--remove", help="End the live override of this limit"),
+    actor: str = typer.Option(None, "--actor", help="Who is making it (default: your login)"),
+) -> None:
+    """Override one limit for one tenant, live and audited; --remove goes back to the plan."""
+    svc = services()
+    found = svc.tenants.get_tenant(tenant)
+    who = actor if actor is not None else local_actor()
+    if remove:
+        svc.entitlements.remove_override(found.id, limit, actor=who, reason=reason or "")
+        console.print(f"override of {limit} removed for {found.slug}")
+    else:
+        if value is None:
+            raise IntelGraphError(VALIDATION, "pass --value N (or --remove)")
+        expires_at = expires.replace(tzinfo=UTC) if expires is not None else None
+        override_id = svc.entitlements.set_override(
+            found.id, limit, value, actor=who, reason=reason or "", expires_at=expires_at
+        )
+        console.print(f"override {override_id}: {limit} = {value:,} for {found.slug}")
+    show(found.id)
+
+
+@app.command("plan")
+@friendly_errors
+def change_plan(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    plan: str = typer.Argument(..., help="New plan"),
+    reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
+) -> None:
+    """Move a tenant to another plan (audited); its limits change at once."""
+    svc = services()
+    found = svc.tenants.get_tenant(tenant)
+    svc.entitlements.change_plan(found.id, plan, actor=local_actor(), reason=reason)
+    show(found.id)

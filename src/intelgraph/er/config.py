@@ -81,9 +81,7 @@ DISTANCE_TESTS = frozenset(
 
 _ALL_KINDS = frozenset(AttributeKind)
 _STRING_KINDS = _ALL_KINDS - {AttributeKind.NUMBER}
-_WORD_KINDS = frozenset(
-    {AttributeKind.TEXT, AttributeKind.NAME, AttributeKind.ORGANIZATION_NAME}
-)
+_WORD_KINDS = frozenset({AttributeKind.TEXT, AttributeKind.NAME, AttributeKind.ORGANIZATION_NAME})
 
 TEST_KINDS: Mapping[LevelTest, frozenset[AttributeKind]] = {
     LevelTest.EXACT: _ALL_KINDS,
@@ -320,8 +318,7 @@ class ResolutionConfig(_Spec):
             return [f"{place}.fields: all fields must be of the same kind"]
         kind = kinds.pop()
         return [
-            f"{place}.levels[{level.label}]: test {level.test} does not apply to "
-            f"{kind} attributes"
+            f"{place}.levels[{level.label}]: test {level.test} does not apply to {kind} attributes"
             for level in comparison.levels
             if kind not in TEST_KINDS[level.test]
         ]
@@ -379,9 +376,7 @@ def _location(loc: tuple[int | str, ...], data: Any) -> str:
 def parse_config(data: Any, *, source: str = "config") -> ResolutionConfig:
     """A validated config from parsed YAML/JSON; raises VALIDATION naming every problem."""
     if not isinstance(data, dict):
-        raise IntelGraphError(
-            VALIDATION, f"ER config {source} must be a mapping at the top level"
-        )
+        raise IntelGraphError(VALIDATION, f"ER config {source} must be a mapping at the top level")
     try:
         return ResolutionConfig.model_validate(data)
     except ValidationError as exc:
@@ -413,9 +408,7 @@ def load_config(path: str | Path) -> ResolutionConfig:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise IntelGraphError(
-            VALIDATION, f"cannot read ER config {file}: {exc.strerror}"
-        ) from None
+        raise IntelGraphError(VALIDATION, f"cannot read ER config {file}: {exc.strerror}") from None
     return parse_config_text(text, source=str(file))
 
 

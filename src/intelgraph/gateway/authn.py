@@ -40,6 +40,4 @@ def _bearer(scope: Scope) -> str:
             if scheme.lower() == "bearer" and credential.strip():
                 return credential.strip()
             break
-    raise IntelGraphError(
-        AUTH_MISSING_KEY, "send your API key as 'Authorization: Bearer <key>'"
-    )
+    raise IntelGraphError(AUTH_MISSING_KEY, "send your API key as 'Authorization: Bearer <key>'")

@@ -93,9 +93,7 @@ def add_document(batch: IngestBatch, number: int, document: Any) -> None:
         batch.errors.append(LineError(number, "", "a line must be a JSON object"))
         return
     if document.get("kind") not in ("entity", "relationship"):
-        batch.errors.append(
-            LineError(number, "kind", "must be 'entity' or 'relationship'")
-        )
+        batch.errors.append(LineError(number, "kind", "must be 'entity' or 'relationship'"))
         return
     try:
         line = _LINE.validate_python(document)

@@ -368,8 +368,12 @@ class _IngestPlan:
             earlier = latest.get(line.external_id)
             if earlier is not None and earlier[1].type != line.type:
                 self.errors.append(
-                    LineError(number, "type", f"external_id {line.external_id!r} appears "
-                              f"earlier in this batch as {earlier[1].type}")
+                    LineError(
+                        number,
+                        "type",
+                        f"external_id {line.external_id!r} appears "
+                        f"earlier in this batch as {earlier[1].type}",
+                    )
                 )
                 continue
             latest[line.external_id] = (number, line)
@@ -386,8 +390,12 @@ class _IngestPlan:
     def _plan_entity(self, number: int, line: EntityLine, stored: tuple[str, str] | None) -> None:
         if stored is not None and stored[1] != line.type:
             self.errors.append(
-                LineError(number, "type", f"entity {line.external_id!r} is stored as "
-                          f"{stored[1]}; its type cannot change (use a new external_id)")
+                LineError(
+                    number,
+                    "type",
+                    f"entity {line.external_id!r} is stored as "
+                    f"{stored[1]}; its type cannot change (use a new external_id)",
+                )
             )
             return
         row = {
@@ -422,8 +430,12 @@ class _IngestPlan:
                 entity_id = self.ids.get(external_id)
                 if entity_id is None:
                     self.errors.append(
-                        LineError(number, field_name, f"unknown external_id {external_id!r}: "
-                                  "ingest that entity first or in the same batch")
+                        LineError(
+                            number,
+                            field_name,
+                            f"unknown external_id {external_id!r}: "
+                            "ingest that entity first or in the same batch",
+                        )
                     )
                 ends.append(entity_id)
             if ends[0] is not None and ends[1] is not None:
@@ -457,7 +469,11 @@ class _IngestPlan:
         repo.insert_entities(self.conn, self.new_entities)
         repo.update_entities(self.conn, self.tenant_id, self.updated_entities)
         term_rows = [
-            {"tenant_id": self.tenant_id, "term": term, "entity_id": row.get("entity_id") or row["b_id"]}
+            {
+                "tenant_id": self.tenant_id,
+                "term": term,
+                "entity_id": row.get("entity_id") or row["b_id"],
+            }
             for row in self.new_entities + self.updated_entities
             for term in entity_terms(row["label"], row["attributes"])
         ]
@@ -487,5 +503,7 @@ class _IngestPlan:
             },
             "rejected": len(self.errors),
             "lineErrors": [e.as_dict() for e in self.sorted_errors()],
-            "ids": {line.external_id: self.ids[line.external_id] for line in self.accepted_entities},
+            "ids": {
+                line.external_id: self.ids[line.external_id] for line in self.accepted_entities
+            },
         }

@@ -61,7 +61,9 @@ class TenantDebouncer:
             try:
                 self._job(tenant_id)
             except Exception:
-                log.exception("debounced job failed", extra={"job": self.name, "tenant_id": tenant_id})
+                log.exception(
+                    "debounced job failed", extra={"job": self.name, "tenant_id": tenant_id}
+                )
         return ready
 
     def _run(self) -> None:

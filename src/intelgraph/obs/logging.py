@@ -42,5 +42,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("granian.access", "uvicorn.access"):
+    for noisy in ("granian.access", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -164,3 +164,44 @@ audit_log = Table(
     PrimaryKeyConstraint("tenant_id", "audit_id"),
 )
 Index("ix_audit_time", audit_log.c.tenant_id, audit_log.c.created_at)
+
+# --- plans, overrides, usage (plans/quotas/metering) ---------------------------------------
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("catalog_version", Integer, nullable=False),
+    Column("api_rpm", BigInteger, nullable=False),
+    Column("ingest_eps", BigInteger, nullable=False),
+    Column("egress_gb_day", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+quota_overrides = Table(
+    "quota_overrides",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("override_id", String(40), nullable=False),
+    Column("limit_name", String(32), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),  # removed, replaced or expired
+    Column("end_reason", String(32), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "override_id"),
+)
+Index("ix_quota_overrides_live", quota_overrides.c.tenant_id, quota_overrides.c.ended_at)
+
+# Durable usage: one row per tenant, meter and UTC minute; writers add to `value`.
+usage_ledger = Table(
+    "usage_ledger",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("meter", String(32), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "meter", "bucket_start"),
+)

@@ -105,9 +105,16 @@ def revoke_key(conn: Connection, tenant_id: str, key_id: str, at: datetime) -> b
 def find_key_owner(conn: Connection, key_hash: str) -> tuple[ApiKey, Tenant] | None:
     """The key with this hash and its tenant, revoked or not."""
     row = conn.execute(
-        select(api_keys, tenants.c.slug, tenants.c.name.label("tenant_name"), tenants.c.region,
-               tenants.c.plan, tenants.c.status, tenants.c.is_sandbox,
-               tenants.c.created_at.label("tenant_created_at"))
+        select(
+            api_keys,
+            tenants.c.slug,
+            tenants.c.name.label("tenant_name"),
+            tenants.c.region,
+            tenants.c.plan,
+            tenants.c.status,
+            tenants.c.is_sandbox,
+            tenants.c.created_at.label("tenant_created_at"),
+        )
         .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
         .where(api_keys.c.key_hash == key_hash)
     ).first()

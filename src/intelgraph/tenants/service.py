@@ -23,11 +23,11 @@ from intelgraph.kernel.errors import (
 from intelgraph.kernel.ids import new_id
 from intelgraph.kernel.tenancy import Principal, Role
 from intelgraph.tenants import repository as repo
+from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.keys import generate_key, hash_key
 from intelgraph.tenants.model import SLUG_PATTERN, ApiKey, IssuedKey, Tenant, TenantStatus
 from intelgraph.tenants.operator import OperatorKey
 
-KNOWN_PLANS = ("starter", "standard", "premium", "enterprise")
 REGION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 OPERATOR_NAME = "operator"
 
@@ -35,8 +35,15 @@ OPERATOR_NAME = "operator"
 class TenantService:
     """Creates tenants and keys, and turns a presented key into a Principal."""
 
-    def __init__(self, engine: Engine, clock: Clock, operator_key: OperatorKey) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        operator_key: OperatorKey,
+        entitlements: EntitlementService,
+    ) -> None:
         self._engine = engine
+        self._entitlements = entitlements
         self._clock = clock
         self._operator_hash = operator_key.key_hash
 
@@ -64,10 +71,7 @@ class TenantService:
                 f"slug {slug!r} is not valid: use 2-63 lower-case letters, digits or '-', "
                 "starting with a letter or digit",
             )
-        if plan not in KNOWN_PLANS:
-            raise IntelGraphError(
-                VALIDATION, f"unknown plan {plan!r}; choose one of: {', '.join(KNOWN_PLANS)}"
-            )
+        self._entitlements.require_plan(plan)
         if not REGION_PATTERN.match(region):
             raise IntelGraphError(VALIDATION, f"region {region!r} is not valid (e.g. eu-west-1)")
         now = self._clock.now()
@@ -134,9 +138,7 @@ class TenantService:
             )
         return self.get_tenant(tenant.id)
 
-    def create_key(
-        self, slug_or_id: str, *, name: str, roles: list[str], actor: str
-    ) -> IssuedKey:
+    def create_key(self, slug_or_id: str, *, name: str, roles: list[str], actor: str) -> IssuedKey:
         """Issue an API key for a tenant (plaintext returned once), audited.
 
         Raises VALIDATION for unknown roles or an empty name, TENANT_NOT_FOUND.
@@ -222,7 +224,9 @@ class TenantService:
             plan=tenant.plan,
         )
 
-    def _issue_key(self, conn: Connection, tenant_id: str, name: str, roles: list[str]) -> IssuedKey:
+    def _issue_key(
+        self, conn: Connection, tenant_id: str, name: str, roles: list[str]
+    ) -> IssuedKey:
         new = generate_key()
         key = ApiKey(
             tenant_id=tenant_id,
