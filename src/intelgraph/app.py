@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from ariadne import load_schema_from_path, make_executable_schema
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,14 +20,16 @@ from starlette.routing import Route
 
 from intelgraph.api.admin_http import AdminApi
 from intelgraph.api.executor import GraphQLExecutor
-from intelgraph.api.graphql_http import GraphQLEndpoint, graphiql
+from intelgraph.api.graphql_http import GraphQLEndpoint, deprecations_page, graphiql
 from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint
 from intelgraph.api.limits import QueryLimits
-from intelgraph.api.resolvers import BINDABLES
+from intelgraph.api.persisted import PersistedQueryRegistry
 from intelgraph.api.responses import error_response
+from intelgraph.api.schemas import build_schemas
 from intelgraph.gateway.authn import AuthenticationMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
+from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.service import GraphService
 from intelgraph.jobs.debounce import TenantDebouncer
 from intelgraph.jobs.scheduler import Scheduler
@@ -47,10 +48,10 @@ from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.operator import OperatorKey, load_operator_key
+from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
-SCHEMA_DIR = __file__.rsplit("/", 1)[0] + "/api/schema"
 
 
 @dataclass
@@ -68,6 +69,8 @@ class Services:
     metrics: Metrics
     pagerank_jobs: TenantDebouncer
     scheduler: Scheduler
+    platform: PlatformSettings
+    persisted_queries: PersistedQueryRegistry
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -87,6 +90,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     graph.on_ingested(pagerank_jobs.poke)
     scheduler = Scheduler(clock)
     scheduler.every("quota.override_expiry", 30, entitlements.close_expired_overrides)
+    persisted_queries = PersistedQueryRegistry(engine, clock)
+    persisted_queries.load_manifest()
     return Services(
         settings=settings,
         engine=engine,
@@ -99,6 +104,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         metrics=Metrics(),
         pagerank_jobs=pagerank_jobs,
         scheduler=scheduler,
+        platform=PlatformSettings(engine, clock),
+        persisted_queries=persisted_queries,
     )
 
 
@@ -106,11 +113,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """The ASGI application: gateway stages around the GraphQL and REST routes."""
     services = services or build_services(settings or Settings())
     settings = services.settings
-    schema = make_executable_schema(load_schema_from_path(f"{SCHEMA_DIR}/v1.graphql"), *BINDABLES)
     limits = QueryLimits(
         settings.graphql_max_depth, settings.graphql_max_cost, settings.graphql_max_list
     )
-    executor = GraphQLExecutor(schema, limits, settings.graphql_document_cache_size)
+    executors = {
+        version: GraphQLExecutor(schema, limits, settings.graphql_document_cache_size)
+        for version, schema in build_schemas().items()
+    }
+    graphql = GraphQLEndpoint(
+        executors,
+        services.graph,
+        services.persisted_queries,
+        services.engine,
+        services.clock,
+        services.metrics,
+    )
     health = HealthApi(services.engine, services.metrics)
     admin = AdminApi(services.tenants, services.entitlements, services.policy, services.engine)
     routes = [
@@ -118,7 +135,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),
         Route("/graphiql", graphiql, methods=["GET"]),
-        Route("/graphql", GraphQLEndpoint(executor, services.graph).handle, methods=["POST"]),
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        Route("/docs/api/deprecations.md", deprecations_page, methods=["GET"]),
         Route(
             "/v1/ingest",
             IngestEndpoint(services.graph, settings.max_ingest_bytes).handle,
@@ -147,7 +165,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         },
     )
     app.state.services = services
-    app.state.executor = executor
+    app.state.executors = executors
+    app.add_middleware(
+        VersioningMiddleware,
+        is_forced_v1=lambda: bool(services.platform.get(FORCE_API_V1_DEFAULT, False)),
+        requests_by_version=services.metrics.api_requests_by_version,
+    )
     app.add_middleware(AuthenticationMiddleware, tenants=services.tenants)
     app.add_middleware(RequestLogMiddleware, metrics=services.metrics)
     return app

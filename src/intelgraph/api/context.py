@@ -12,4 +12,6 @@ from intelgraph.kernel.tenancy import Principal
 class RequestContext:
     principal: Principal
     graph: GraphService
+    api_version: str = "1.0"
     degree_memo: dict[str, int] = field(default_factory=dict)
+    deprecated_fields_used: set[str] = field(default_factory=set)

@@ -96,13 +96,16 @@ class GraphQLExecutor:
         self.limits = limits
         self.cache = DocumentCache(cache_size)
 
-    def prepare(self, text: str) -> PreparedDocument:
-        """Parse and validate ``text`` once; raises GRAPHQL_VALIDATION with the reasons."""
+    def prepare(self, text: str, sha256: str | None = None) -> PreparedDocument:
+        """Parse and validate ``text`` once (``sha256`` when the caller already knows it).
+
+        Raises GRAPHQL_VALIDATION with the reasons.
+        """
         if len(text) > MAX_DOCUMENT_BYTES:
             raise IntelGraphError(
                 GRAPHQL_VALIDATION, f"the query is longer than {MAX_DOCUMENT_BYTES} characters"
             )
-        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        key = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -147,7 +150,11 @@ class GraphQLExecutor:
             or "anonymous"
         )
         if not allow_mutation and operation.operation.value != "query":
-            raise IntelGraphError(METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST")
+            raise IntelGraphError(
+                METHOD_NOT_ALLOWED,
+                "only queries may be sent with GET; use POST",
+                headers={"Allow": "POST"},
+            )
         check_depth(
             prepared.depths[operation_name if operation_name else next(iter(prepared.depths))],
             self.limits,

@@ -2,60 +2,204 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 
-import orjson
+from sqlalchemy import Engine
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from intelgraph.api.context import RequestContext
+from intelgraph.api.deprecations import deprecations
 from intelgraph.api.executor import GraphQLExecutor
+from intelgraph.api.graphql_request import GraphQLRequest, from_json_body, from_query_params
 from intelgraph.api.http_body import read_limited, require_media_type
+from intelgraph.api.persisted import (
+    PLATFORM,
+    PersistedOperation,
+    PersistedQueryRegistry,
+    document_sha256,
+)
 from intelgraph.api.responses import JSONResponse
+from intelgraph.audit import service as audit
 from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.gateway.versioning import API_VERSION
 from intelgraph.graph.service import GraphService
-from intelgraph.kernel.errors import MALFORMED_REQUEST, IntelGraphError
+from intelgraph.kernel.clock import Clock, isoformat
+from intelgraph.kernel.errors import (
+    OPERATION_NOT_SAFELISTED,
+    PERSISTED_QUERY_HASH_MISMATCH,
+    PERSISTED_QUERY_NOT_FOUND,
+    POLICY_DENIED,
+    IntelGraphError,
+)
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.obs.metrics import Metrics
 
 MAX_GRAPHQL_BODY = 1_000_000
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+DEPRECATIONS_DOC = "/docs/api/deprecations.md"
+
+
+@dataclass(frozen=True)
+class ResolvedDocument:
+    text: str
+    sha256: str
+    persisted: PersistedOperation | None
 
 
 class GraphQLEndpoint:
-    def __init__(self, executor: GraphQLExecutor, graph: GraphService) -> None:
-        self.executor = executor
+    """POST and GET /graphql: version, persisted queries, safelists, deprecations."""
+
+    def __init__(
+        self,
+        executors: dict[str, GraphQLExecutor],
+        graph: GraphService,
+        registry: PersistedQueryRegistry,
+        engine: Engine,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> None:
+        self.executors = executors
         self.graph = graph
+        self.registry = registry
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
 
     async def handle(self, request: Request) -> Response:
-        require_media_type(request, ("application/json", "application/graphql-response+json"))
-        raw = await read_limited(request, MAX_GRAPHQL_BODY)
-        query, variables, operation_name = parse_graphql_body(raw)
-        prepared = self.executor.prepare(query)
-        context = RequestContext(principal=request.scope[PRINCIPAL], graph=self.graph)
-        outcome = self.executor.execute(prepared, variables, operation_name, context)
+        if request.method == "GET":
+            graphql_request = from_query_params(dict(request.query_params))
+        else:
+            require_media_type(request, ("application/json", GRAPHQL_RESPONSE))
+            graphql_request = from_json_body(await read_limited(request, MAX_GRAPHQL_BODY))
+        principal: Principal = request.scope[PRINCIPAL]
+        version: str = request.scope.get(API_VERSION, "1.0")
+        document = self.resolve_document(principal, graphql_request)
+        executor = self.executors[version]
+        prepared = executor.prepare(document.text, document.sha256)
+        context = RequestContext(principal=principal, graph=self.graph, api_version=version)
+        outcome = executor.execute(
+            prepared,
+            graphql_request.variables,
+            graphql_request.operation_name,
+            context,
+            allow_mutation=request.method != "GET",
+        )
         request.scope["state"]["operation"] = outcome.operation_label
-        return JSONResponse(outcome.body, status_code=outcome.status)
+        headers: dict[str, str] = {}
+        if context.deprecated_fields_used:
+            self._report_deprecations(principal, context, outcome.body, headers)
+        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else None
+        response = JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+        if media is not None:
+            response.headers["content-type"] = media
+        return response
+
+    def resolve_document(self, principal: Principal, request: GraphQLRequest) -> ResolvedDocument:
+        """The document to run, from text or the registry; enforces safelist mode and roles.
+
+        Raises PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_HASH_MISMATCH,
+        OPERATION_NOT_SAFELISTED (audited) or POLICY_DENIED.
+        """
+        tenant_id = principal.tenant_id or PLATFORM
+        persisted: PersistedOperation | None
+        if request.operation_id is not None:
+            persisted = self.registry.find_by_id(tenant_id, request.operation_id)
+            if persisted is None:
+                raise _not_found(f"no persisted operation {request.operation_id!r}")
+        elif request.document_id is not None:
+            persisted = self.registry.find_by_hash(tenant_id, request.document_id)
+            if persisted is None:
+                raise _not_found(f"no persisted document sha256:{request.document_id}")
+        elif request.apq_hash is not None:
+            persisted = self.registry.find_by_hash(tenant_id, request.apq_hash)
+            if request.query is not None and document_sha256(request.query) != request.apq_hash:
+                raise IntelGraphError(
+                    PERSISTED_QUERY_HASH_MISMATCH,
+                    "extensions.persistedQuery.sha256Hash is not the sha256 of 'query'",
+                )
+            if persisted is None and request.query is None:
+                raise _not_found("PersistedQueryNotFound: resend with the full query text")
+            if persisted is None and principal.allows_apq and not principal.is_safelisted:
+                persisted = self.registry.register(
+                    principal.tenant_id, request.query or "", origin="apq"
+                )
+        else:
+            assert request.query is not None
+            sha = document_sha256(request.query)
+            persisted = (
+                self.registry.find_by_hash(tenant_id, sha) if principal.is_safelisted else None
+            )
+            if persisted is None:
+                self._require_not_safelisted(principal, sha)
+                return ResolvedDocument(request.query, sha, None)
+        if persisted is None:
+            assert request.query is not None
+            sha = document_sha256(request.query)
+            self._require_not_safelisted(principal, sha)
+            return ResolvedDocument(request.query, sha, None)
+        if not persisted.allows(principal.roles):
+            raise IntelGraphError(
+                POLICY_DENIED,
+                f"operation {persisted.operation_id or persisted.sha256} is registered for "
+                f"roles {', '.join(persisted.roles)} only",
+                {"action": "entity.read"},
+            )
+        return ResolvedDocument(persisted.document, persisted.sha256, persisted)
+
+    def _require_not_safelisted(self, principal: Principal, sha: str) -> None:
+        if not principal.is_safelisted:
+            return
+        audit.record_now(
+            self.engine,
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            action="graphql.not_safelisted",
+            target=f"sha256:{sha}",
+            at=self.clock.now(),
+        )
+        raise IntelGraphError(
+            OPERATION_NOT_SAFELISTED,
+            "this tenant runs registered operations only: send an operationId or documentId "
+            "of a registered operation, or ask an operator to register this one",
+            {"documentId": f"sha256:{sha}"},
+        )
+
+    def _report_deprecations(
+        self,
+        principal: Principal,
+        context: RequestContext,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> None:
+        known = deprecations()
+        used = sorted(context.deprecated_fields_used)
+        records = [known[field] for field in used]
+        deprecated_at = min(record.deprecatedAt for record in records)
+        sunset = min(record.sunset for record in records)
+        headers["Deprecation"] = f"@{int(deprecated_at.timestamp())}"
+        headers["Sunset"] = format_datetime(sunset.astimezone(UTC), usegmt=True)
+        headers["Link"] = ", ".join(
+            f'<{DEPRECATIONS_DOC}#{field}>; rel="deprecation"' for field in used
+        )
+        body.setdefault("extensions", {})["deprecations"] = [
+            {
+                "field": field,
+                "replacement": known[field].replacement,
+                "sunset": isoformat(known[field].sunset),
+            }
+            for field in used
+        ]
+        tenant = principal.tenant_id or "operator"
+        for field in used:
+            self.metrics.deprecated_field_usage.labels(field, tenant).inc()
 
 
-def parse_graphql_body(raw: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
-    """(query, variables, operationName) of a GraphQL-over-HTTP JSON body.
-
-    Raises MALFORMED_REQUEST naming the field that is wrong.
-    """
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object with 'query'")
-    query = body.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise IntelGraphError(MALFORMED_REQUEST, "'query' must be a non-empty string")
-    variables = body.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise IntelGraphError(MALFORMED_REQUEST, "'variables' must be a JSON object")
-    operation_name = body.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise IntelGraphError(MALFORMED_REQUEST, "'operationName' must be a string")
-    return query, variables, operation_name
+def _not_found(message: str) -> IntelGraphError:
+    return IntelGraphError(PERSISTED_QUERY_NOT_FOUND, message)
 
 
 GRAPHIQL_PAGE = """<!doctype html>
@@ -76,3 +220,33 @@ ReactDOM.createRoot(document.getElementById('graphiql')).render(
 
 async def graphiql(_: Request) -> Response:
     return HTMLResponse(GRAPHIQL_PAGE)
+
+
+async def deprecations_page(_: Request) -> Response:
+    """The deprecation list the ``Link`` header points at, rendered from the data file."""
+    return PlainTextResponse(deprecations_markdown(), media_type="text/markdown")
+
+
+def deprecations_markdown() -> str:
+    """docs/api/deprecations.md: one section per deprecated field."""
+    lines = [
+        "# Deprecated API fields",
+        "",
+        "A response that executed one of these fields carries `Deprecation`, `Sunset` and",
+        "`Link` headers and `extensions.deprecations`. Fields inside a skipped",
+        "`@include(if: false)` / `@skip(if: true)` branch are not executed and not reported.",
+        "The field keeps working unchanged until its sunset. Each response that used one also",
+        "carries `extensions.rewriteHint`: the same operation rewritten to the replacements.",
+        "",
+    ]
+    for field, record in sorted(deprecations().items()):
+        lines += [
+            f"## {field}",
+            "",
+            f"- replacement: `{record.replacement}`",
+            f"- deprecated: {isoformat(record.deprecatedAt)}",
+            f"- sunset: {isoformat(record.sunset)}",
+            f"- why: {record.reason}",
+            "",
+        ]
+    return "\n".join(lines)

@@ -69,6 +69,12 @@ def record(
     )
 
 
+def record_now(engine: Engine, **fields: Any) -> None:
+    """Append an audit record in a transaction of its own (for refusals, not changes)."""
+    with engine.begin() as conn:
+        record(conn, **fields)
+
+
 def list_records(
     engine: Engine, tenant_id: str | None = None, limit: int = 100
 ) -> list[AuditRecord]:

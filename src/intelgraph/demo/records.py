@@ -21,8 +21,8 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from itertools import accumulate, repeat
-from operator import rshift
+from itertools import accumulate, chain, repeat
+from operator import rshift, sub
 from typing import Any, Literal
 
 __all__ = [
@@ -1559,41 +1559,43 @@ _UINT32: Literal["I", "L"] = "I" if array("I").itemsize == 4 else "L"
 
 
 def _power_law_table(n_nodes: int, exponent: float, rng: random.Random) -> list[int]:
-    """A lookup table of 2**k node ids in which node share follows a Zipf law.
+    """A lookup table of 2**k node ids in which node shares follow a Zipf law.
 
-    Every node gets at least one slot; drawing a uniform slot then picks node ``v`` with
-    probability proportional to its weight, i.e. degrees follow a power law with tail
-    ``exponent`` (Chung-Lu style).
+    Every node gets at least one slot; a uniform slot then picks a node in proportion to
+    its weight, so degrees follow a power law with tail ``exponent`` (Chung-Lu style).
     """
-    # ~8 slots per node (up to 4M slots) keeps the Zipf shape; never fewer than 2 per node.
+    # ~8 slots per node (at most 4M slots) keeps the Zipf shape; never fewer than 2 a node.
     size = 1 << max(12, min(22, (8 * n_nodes - 1).bit_length()))
     while size < 2 * n_nodes:
         size <<= 1
     alpha = 1.0 / (exponent - 1.0)
     weights = [(rank + 1) ** -alpha for rank in range(n_nodes)]
     scale = (size - n_nodes) / sum(weights)
+    # Cumulative rounding: node r's slots end at r + 1 + round(W_r * scale), so the counts
+    # add up to the table size and no node gains more than half a slot from rounding.
+    ends = [
+        rank + round(cumulative * scale)
+        for rank, cumulative in enumerate(accumulate(weights), start=1)
+    ]
+    counts = map(sub, ends, [0, *ends[:-1]])
     nodes = list(range(n_nodes))
     rng.shuffle(nodes)  # hubs anywhere in the id range, not just at 0, 1, 2…
-    table: list[int] = []
-    # Cumulative rounding: node r ends at slot r + 1 + round(W_r * scale), so the slots add
-    # up to exactly ``size`` and no node gains more than half a slot from rounding.
-    previous = 0
-    for rank, (node, cumulative) in enumerate(zip(nodes, accumulate(weights), strict=True)):
-        end = rank + 1 + round(cumulative * scale)
-        table.extend(repeat(node, end - previous))
-        previous = end
+    table = list(chain.from_iterable(map(repeat, nodes, counts)))
     table.extend(repeat(nodes[0], size - len(table)))  # float residue: a slot at most
     del table[size:]
     return table
 
 
-def _draw(table: list[int], count: int, rng: random.Random) -> list[int]:
-    # 32 random bits per draw, top bits index the table: all in C (map over an array).
+def _draw(
+    table: list[int], count: int, rng: random.Random, relabel: list[int] | None = None
+) -> list[int]:
+    """``count`` nodes drawn from ``table`` (then renamed through ``relabel``), all in C."""
     raw = array(_UINT32, rng.randbytes(4 * count))
     if sys.byteorder == "big":
         raw.byteswap()  # randbytes is little-endian; keep draws identical on every machine
     shift = 32 - (len(table).bit_length() - 1)
-    return list(map(table.__getitem__, map(rshift, raw, repeat(shift))))
+    drawn = map(table.__getitem__, map(rshift, raw, repeat(shift)))
+    return list(drawn if relabel is None else map(relabel.__getitem__, drawn))
 
 
 def random_graph_edges(
@@ -1616,10 +1618,9 @@ def random_graph_edges(
     if n_nodes == 0:
         raise ValueError("edges need at least one node")
     rng = random.Random(f"intelgraph-demo:edges:{seed}")
-    in_table = _power_law_table(n_nodes, exponent, rng)
+    table = _power_law_table(n_nodes, exponent, rng)
     relabel = list(range(n_nodes))
-    rng.shuffle(relabel)
-    out_table = list(map(relabel.__getitem__, in_table))
-    targets = _draw(in_table, n_edges, rng)
-    sources = _draw(out_table, n_edges, rng)
+    rng.shuffle(relabel)  # out-degree hubs differ from in-degree hubs
+    targets = _draw(table, n_edges, rng)
+    sources = _draw(table, n_edges, rng, relabel)
     return list(zip(sources, targets, strict=True))

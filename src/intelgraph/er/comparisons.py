@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,56 +84,81 @@ def distance(
 
 @dataclass
 class PairView:
-    """Features of the left and right record of each pair, gathered once and cached."""
+    """The left and right record of each pair, with features gathered on demand.
+
+    Codes and numeric features are gathered for all pairs and cached; strings (for string
+    metrics) only for the pairs that need them. Where a swappable field pair reads better
+    crossed, the right record's features of those fields are read crossed.
+    """
 
     prepared: PreparedRecords
     left_index: IndexArray
     right_index: IndexArray
     crossed: dict[str, tuple[str, BoolArray]] = field(default_factory=dict)
-    _cache: dict[tuple[str, str, str], FeatureArray] = field(default_factory=dict)
+    _cache: dict[tuple[str, str, str], npt.NDArray[Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.left_index)
 
-    def left(self, source: str, name: str = "value") -> FeatureArray:
-        key = ("l", source, name)
+    def _column(self, source: str, name: str, *, codes: bool) -> npt.NDArray[Any]:
+        if codes:
+            return self.prepared.codes(source, name)
+        return self.prepared.feature(source, name)
+
+    def left(self, source: str, name: str = "value", *, codes: bool = True) -> npt.NDArray[Any]:
+        """Codes (or numeric values) of ``source``'s feature for the left record of each pair."""
+        key = ("l" + "c" * codes, source, name)
         column = self._cache.get(key)
         if column is None:
-            column = self._cache[key] = self.prepared.feature(source, name)[self.left_index]
+            column = self._column(source, name, codes=codes)[self.left_index]
+            self._cache[key] = column
         return column
 
-    def right(self, source: str, name: str = "value") -> FeatureArray:
-        key = ("r", source, name)
+    def right(self, source: str, name: str = "value", *, codes: bool = True) -> npt.NDArray[Any]:
+        """Codes (or numeric values) of the right record of each pair, crossed where swapped."""
+        key = ("r" + "c" * codes, source, name)
         column = self._cache.get(key)
         if column is None:
-            column = self.prepared.feature(source, name)[self.right_index]
+            column = self._column(source, name, codes=codes)[self.right_index]
             if source in self.crossed:
                 partner, mask = self.crossed[source]
-                partner_column = self.prepared.feature(partner, name)[self.right_index]
+                partner_column = self._column(partner, name, codes=codes)[self.right_index]
                 column = np.where(mask, partner_column, column)
             self._cache[key] = column
         return column
 
+    def left_strings(self, source: str, rows: IndexArray, name: str = "value") -> FeatureArray:
+        """Strings of the left records of pairs ``rows``."""
+        return self.prepared.feature(source, name)[self.left_index[rows]]
+
+    def right_strings(self, source: str, rows: IndexArray, name: str = "value") -> FeatureArray:
+        """Strings of the right records of pairs ``rows``, crossed where swapped."""
+        values = self.prepared.feature(source, name)[self.right_index[rows]]
+        if source in self.crossed:
+            partner, mask = self.crossed[source]
+            swapped = np.flatnonzero(mask[rows])
+            if swapped.size:
+                partner_values = self.prepared.feature(partner, name)
+                values[swapped] = partner_values[self.right_index[rows[swapped]]]
+        return values
+
 
 def detect_swaps(view: PairView, first: str, second: str) -> BoolArray:
     """Pairs whose right record reads better with ``first`` and ``second`` crossed."""
-    l1, l2 = view.left(first), view.left(second)
-    r1, r2 = view.right(first), view.right(second)
     crossed = np.zeros(len(view), dtype=bool)
+    l1, l2, r1, r2 = view.left(first), view.left(second), view.right(first), view.right(second)
     initials_cross = (view.left(first, "initial") == view.right(second, "initial")) | (
         view.left(second, "initial") == view.right(first, "initial")
     )
     straight_exact = (l1 == r1) & (l2 == r2)
-    candidates = np.flatnonzero(initials_cross & ~straight_exact)
+    candidates = np.flatnonzero(initials_cross & ~straight_exact & (l1 != 0) & (l2 != 0))
     if candidates.size == 0:
         return crossed
     jw = LevelTest.JARO_WINKLER
-    straight = similarity(jw, l1[candidates], r1[candidates]) + similarity(
-        jw, l2[candidates], r2[candidates]
-    )
-    across = similarity(jw, l1[candidates], r2[candidates]) + similarity(
-        jw, l2[candidates], r1[candidates]
-    )
+    s1, s2 = view.left_strings(first, candidates), view.left_strings(second, candidates)
+    t1, t2 = view.right_strings(first, candidates), view.right_strings(second, candidates)
+    straight = similarity(jw, s1, t1) + similarity(jw, s2, t2)
+    across = similarity(jw, s1, t2) + similarity(jw, s2, t1)
     crossed[candidates[across > straight + _SWAP_MARGIN]] = True
     return crossed
 
@@ -165,58 +191,61 @@ class _LevelEvaluator:
         values = self._metrics.get(test)
         if values is None:
             values = np.full(len(self.lv), np.nan)
-            lv, rv = self.lv[pending], self.rv[pending]
+            lv = self.view.left_strings(self.source, pending)
+            rv = self.view.right_strings(self.source, pending)
+            levels = [lvl for lvl in self.spec.levels if lvl.test is test]
             if test in _SIMILARITY:
-                cutoff = min(lvl.at_least or 0.0 for lvl in self.spec.levels if lvl.test is test)
+                cutoff = min(lvl.at_least or 0.0 for lvl in levels)
                 values[pending] = similarity(test, lv, rv, cutoff)
             else:
-                cutoff = int(
-                    max(lvl.at_most or 0.0 for lvl in self.spec.levels if lvl.test is test)
+                values[pending] = distance(
+                    test, lv, rv, int(max(lvl.at_most or 0 for lvl in levels))
                 )
-                values[pending] = distance(test, lv, rv, cutoff)
             self._metrics[test] = values
         return values[pending]
 
-    def holds(self, level: LevelSpec, pending: IndexArray) -> BoolArray:
-        test = level.test
+    def _same(self, name: str, pending: IndexArray) -> BoolArray:
+        left = self.view.left(self.source, name)[pending]
+        return np.asarray((left == self.view.right(self.source, name)[pending]) & (left != 0))
+
+    def _numbers(self, name: str, pending: IndexArray) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         view, source = self.view, self.source
+        return (
+            view.left(source, name, codes=False)[pending],
+            view.right(source, name, codes=False)[pending],
+        )
+
+    def holds(self, level: LevelSpec, pending: IndexArray) -> BoolArray:
+        """Whether ``level``'s test holds for each of the ``pending`` pairs."""
+        test = level.test
         if test is LevelTest.EXACT:
-            return np.asarray(self.lv[pending] == self.rv[pending], dtype=bool)
+            return np.asarray(self.lv[pending] == self.rv[pending])
         if test in _SIMILARITY:
             return np.asarray(self._metric(test, pending) >= (level.at_least or 0.0))
         if test in _DISTANCE:
             return np.asarray(self._metric(test, pending) <= (level.at_most or 0.0))
         if test is LevelTest.COMPACT_EXACT:
-            return np.asarray(
-                view.left(source, "compact")[pending] == view.right(source, "compact")[pending]
-            )
+            return self._same("compact", pending)
         if test is LevelTest.PHONETIC:
-            name = f"phonetic:{level.phonetic_algorithm.value}"
-            left = view.left(source, name)[pending]
-            return np.asarray((left == view.right(source, name)[pending]) & (left != ""))
+            return self._same(f"phonetic:{level.phonetic_algorithm.value}", pending)
         if test is LevelTest.NICKNAME:
-            return np.asarray(
-                view.left(source, "nickname")[pending] == view.right(source, "nickname")[pending]
-            )
+            return self._same("nickname", pending)
         if test is LevelTest.INITIAL:
-            same = view.left(source, "initial")[pending] == view.right(source, "initial")[pending]
-            either = (
-                view.left(source, "is_initial")[pending] | view.right(source, "is_initial")[pending]
-            )
-            return np.asarray(same & either)
+            left, right = self._numbers("is_initial", pending)
+            return np.asarray(self._same("initial", pending) & (left | right))
         if test in (LevelTest.DATE_TRANSPOSED, LevelTest.DATE_YEAR_WITHIN):
-            ly, ry = view.left(source, "year")[pending], view.right(source, "year")[pending]
+            ly, ry = self._numbers("year", pending)
             known = (ly > 0) & (ry > 0)
             if test is LevelTest.DATE_YEAR_WITHIN:
                 return np.asarray(known & (np.abs(ly - ry) <= (level.at_most or 0.0)))
-            lm, rm = view.left(source, "month")[pending], view.right(source, "month")[pending]
-            ld, rd = view.left(source, "day")[pending], view.right(source, "day")[pending]
+            lm, rm = self._numbers("month", pending)
+            ld, rd = self._numbers("day", pending)
             return np.asarray(known & (ly == ry) & (lm == rd) & (ld == rm) & (lm != ld))
         if test is LevelTest.DATE_WITHIN_DAYS:
-            lo, ro = view.left(source, "ordinal")[pending], view.right(source, "ordinal")[pending]
+            lo, ro = self._numbers("ordinal", pending)
             return np.asarray((lo >= 0) & (ro >= 0) & (np.abs(lo - ro) <= (level.at_most or 0.0)))
         if test in (LevelTest.NUMERIC_WITHIN, LevelTest.NUMERIC_RELATIVE_WITHIN):
-            ln, rn = view.left(source, "number")[pending], view.right(source, "number")[pending]
+            ln, rn = self._numbers("number", pending)
             gap = np.abs(ln - rn)
             if test is LevelTest.NUMERIC_RELATIVE_WITHIN:
                 gap = gap / np.maximum(np.maximum(np.abs(ln), np.abs(rn)), 1e-12)
@@ -229,7 +258,7 @@ def comparison_levels(spec: ComparisonSpec, view: PairView) -> npt.NDArray[np.in
     """The level of every pair of ``view`` for comparison ``spec`` (NULL_LEVEL if missing)."""
     evaluator = _LevelEvaluator(spec, view)
     gamma = np.full(len(view), NULL_LEVEL, dtype=np.int8)
-    pending = np.flatnonzero((evaluator.lv != "") & (evaluator.rv != ""))
+    pending = np.flatnonzero((evaluator.lv != 0) & (evaluator.rv != 0))
     for index, level in enumerate(spec.levels):
         if pending.size == 0:
             break

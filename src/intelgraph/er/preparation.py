@@ -76,6 +76,7 @@ class PreparedRecords:
     config: ResolutionConfig
     record_ids: list[str]
     features: dict[str, FeatureArray] = field(default_factory=dict)
+    feature_codes: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.record_ids)
@@ -87,6 +88,22 @@ class PreparedRecords:
         if column is None:
             column = self.features[key] = self._derive(source, name)
         return column
+
+    def codes(self, source: str, name: str = "value") -> npt.NDArray[np.int64]:
+        """Integer codes of a string feature: equal strings, equal codes; 0 for missing.
+
+        Codes are string hashes: cheap to compute, stable within a process, consistent
+        across record sets (so an index and a new batch compare by code), never persisted.
+        """
+        key = f"{source}|{name}"
+        codes = self.feature_codes.get(key)
+        if codes is None:
+            values = self.feature(source, name).tolist()
+            codes = np.fromiter(
+                (hash(v) if v else 0 for v in values), dtype=np.int64, count=len(values)
+            )
+            self.feature_codes[key] = codes
+        return codes
 
     def _derive(self, source: str, name: str) -> FeatureArray:
         fields = source.split("+")
@@ -138,6 +155,11 @@ class PreparedRecords:
             source, name = key.split("|", 1)
             merged.features[key] = np.concatenate(
                 [self.feature(source, name), other.feature(source, name)]
+            )
+        for key in self.feature_codes.keys() | other.feature_codes.keys():
+            source, name = key.split("|", 1)
+            merged.feature_codes[key] = np.concatenate(
+                [self.codes(source, name), other.codes(source, name)]
             )
         return merged
 
@@ -249,7 +271,8 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
     if config.entity_type.value == "PERSON":
         _derive_name_parts(prepared)
     for source, feature in required_features(config):
-        prepared.feature(source, feature)
+        if prepared.feature(source, feature).dtype == object:
+            prepared.codes(source, feature)
     return prepared
 
 

@@ -254,7 +254,7 @@ def tf_adjustments(
         rows = np.flatnonzero(gamma[:, column] == params.tf_level)
         adjustment = np.zeros(len(gamma), dtype=np.float64)
         if rows.size:
-            values = view.left(source_of(spec.fields))[rows].tolist()
+            values = view.left_strings(source_of(spec.fields), rows).tolist()
             shares = frequencies.share(spec.name, values)
             # The value's frequency stands in for u: log2(m/tf) instead of log2(m/u).
             adjustment[rows] = np.log2(params.levels[params.tf_level].u / shares)
@@ -270,6 +270,23 @@ def score_gamma(model: MatchModel, gamma: GammaMatrix) -> FloatArray:
     return weights
 
 
+def score_compared(
+    model: MatchModel,
+    view: PairView,
+    gamma: GammaMatrix,
+    frequencies: TermFrequencies | None = None,
+) -> ScoredPairs:
+    """Score pairs already compared into ``gamma``; raises VALIDATION if model mismatches."""
+    model.check_fits(view.prepared.config)
+    weight = score_gamma(model, gamma)
+    if frequencies is not None:
+        for adjustment in tf_adjustments(model, view, gamma, frequencies).values():
+            weight += adjustment
+    return ScoredPairs(
+        view.left_index, view.right_index, gamma, weight, probability_from_weight(weight)
+    )
+
+
 def score_pairs(
     model: MatchModel,
     prepared: PreparedRecords,
@@ -280,12 +297,7 @@ def score_pairs(
     """Compare and score pairs ``(left[i], right[i])``; raises VALIDATION if model mismatches."""
     model.check_fits(prepared.config)
     view = pair_view(prepared, left, right)
-    gamma = compare_view(view, prepared.config)
-    weight = score_gamma(model, gamma)
-    if frequencies is not None:
-        for adjustment in tf_adjustments(model, view, gamma, frequencies).values():
-            weight += adjustment
-    return ScoredPairs(left, right, gamma, weight, probability_from_weight(weight))
+    return score_compared(model, view, compare_view(view, prepared.config), frequencies)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from intelgraph.gateway.request_log import request_id_of
 from intelgraph.kernel.errors import AUTH_MISSING_KEY, IntelGraphError
 from intelgraph.tenants.service import TenantService
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/graphiql", "/favicon.ico"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/graphiql", "/favicon.ico", "/docs/api/deprecations.md"}
+)
 PRINCIPAL = "intelgraph.principal"
 
 

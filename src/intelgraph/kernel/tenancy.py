@@ -27,6 +27,9 @@ class Principal:
     region: str = "local"
     plan: str = "standard"
     is_operator: bool = False
+    api_version_default: str | None = None  # the tenant's default API version, if set
+    is_safelisted: bool = False  # the tenant may run registered operations only
+    allows_apq: bool = True  # unknown APQ hashes sent with their text get registered
 
     @property
     def actor(self) -> str:

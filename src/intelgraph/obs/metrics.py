@@ -23,9 +23,58 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.api_requests_by_version = Counter(
+            "intelgraph_api_requests",
+            "Authenticated API requests by tenant and negotiated API version",
+            ["tenant", "version"],
+            registry=self.registry,
+        )
+        self.deprecated_field_usage = Counter(
+            "intelgraph_deprecated_field_usage",
+            "Executions of deprecated GraphQL fields",
+            ["field", "tenant"],
+            registry=self.registry,
+        )
         self.policy_decisions = Counter(
             "intelgraph_policy_denials_total",
             "Actions denied by policy",
             ["action"],
+            registry=self.registry,
+        )
+        # quotas (gateway/quotas.py, quotas/limiter.py)
+        self.quota_rejections = Counter(
+            "intelgraph_quota_rejections_total",
+            "Requests refused by a quota, by tenant and limit",
+            ["tenant", "reason"],
+            registry=self.registry,
+        )
+        self.quota_backend_errors = Counter(
+            "intelgraph_quota_backend_errors_total",
+            "Quota checks that could not reach the shared-state backend (request admitted)",
+            ["operation"],
+            registry=self.registry,
+        )
+        # metering (metering/meters.py, metering/ledger.py)
+        self.api_calls = Counter(
+            "intelgraph_api_calls_total",
+            "Authenticated API requests metered, by tenant (quota rejections excluded)",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.ingest_events = Counter(
+            "intelgraph_ingest_events_total",
+            "Ingested records stored, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.egress_bytes = Counter(
+            "intelgraph_egress_bytes_total",
+            "Response body bytes sent to tenants, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.usage_flush_errors = Counter(
+            "intelgraph_usage_ledger_flush_errors_total",
+            "Usage ledger flushes that failed (rows kept in memory for the next flush)",
             registry=self.registry,
         )

@@ -37,6 +37,10 @@ tenants = Table(
     Column("status", String(16), nullable=False),
     Column("is_sandbox", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # API evolution: the version served when a request names none, safelist mode, APQ.
+    Column("default_api_version", String(8), nullable=True),
+    Column("is_safelisted", Boolean, nullable=False, server_default="0"),
+    Column("allows_apq", Boolean, nullable=False, server_default="1"),
 )
 
 api_keys = Table(
@@ -204,4 +208,35 @@ usage_ledger = Table(
     Column("bucket_start", DateTime(timezone=True), nullable=False),
     Column("value", BigInteger, nullable=False),
     PrimaryKeyConstraint("tenant_id", "meter", "bucket_start"),
+)
+
+
+# --- API evolution -----------------------------------------------------------------------
+
+# Registered GraphQL operations. tenant_id "platform" holds the shipped and operator ones.
+persisted_queries = Table(
+    "persisted_queries",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("operation_id", String(128), nullable=True),
+    Column("document", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("origin", String(16), nullable=False),  # manifest, operator, tenant, apq, rewrite
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sha256"),
+)
+Index(
+    "ix_persisted_queries_operation",
+    persisted_queries.c.tenant_id,
+    persisted_queries.c.operation_id,
+)
+
+# Platform-wide switches an operator flips at once for every replica (e.g. the API default).
+platform_settings = Table(
+    "platform_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

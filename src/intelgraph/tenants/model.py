@@ -26,6 +26,9 @@ class Tenant:
     status: str
     is_sandbox: bool
     created_at: datetime
+    default_api_version: str | None = None
+    is_safelisted: bool = False
+    allows_apq: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,9 @@ class Tenant:
             "status": self.status,
             "sandbox": self.is_sandbox,
             "createdAt": self.created_at.isoformat(),
+            "defaultApiVersion": self.default_api_version,
+            "safelistMode": self.is_safelisted,
+            "allowsApq": self.allows_apq,
         }
 
 

@@ -22,6 +22,9 @@ def to_tenant(row: Row[Any]) -> Tenant:
         status=row.status,
         is_sandbox=bool(row.is_sandbox),
         created_at=as_utc(row.created_at),
+        default_api_version=row.default_api_version,
+        is_safelisted=bool(row.is_safelisted),
+        allows_apq=bool(row.allows_apq),
     )
 
 
@@ -48,6 +51,9 @@ def insert_tenant(conn: Connection, tenant: Tenant) -> None:
             status=tenant.status,
             is_sandbox=tenant.is_sandbox,
             created_at=tenant.created_at,
+            default_api_version=tenant.default_api_version,
+            is_safelisted=tenant.is_safelisted,
+            allows_apq=tenant.allows_apq,
         )
     )
 
@@ -114,6 +120,9 @@ def find_key_owner(conn: Connection, key_hash: str) -> tuple[ApiKey, Tenant] | N
             tenants.c.status,
             tenants.c.is_sandbox,
             tenants.c.created_at.label("tenant_created_at"),
+            tenants.c.default_api_version,
+            tenants.c.is_safelisted,
+            tenants.c.allows_apq,
         )
         .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
         .where(api_keys.c.key_hash == key_hash)
@@ -129,5 +138,12 @@ def find_key_owner(conn: Connection, key_hash: str) -> tuple[ApiKey, Tenant] | N
         status=row.status,
         is_sandbox=bool(row.is_sandbox),
         created_at=as_utc(row.tenant_created_at),
+        default_api_version=row.default_api_version,
+        is_safelisted=bool(row.is_safelisted),
+        allows_apq=bool(row.allows_apq),
     )
     return to_key(row), tenant
+
+
+def set_api_settings(conn: Connection, tenant_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(**values))

@@ -30,6 +30,7 @@ from intelgraph.tenants.operator import OperatorKey
 
 REGION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 OPERATOR_NAME = "operator"
+SUPPORTED_API_VERSIONS = ("1.0", "1.1")
 
 
 class TenantService:
@@ -222,7 +223,56 @@ class TenantService:
             roles=tuple(key.roles),
             region=tenant.region,
             plan=tenant.plan,
+            api_version_default=tenant.default_api_version,
+            is_safelisted=tenant.is_safelisted,
+            allows_apq=tenant.allows_apq,
         )
+
+    def update_api_settings(
+        self,
+        slug_or_id: str,
+        *,
+        actor: str,
+        default_api_version: str | object | None = ...,
+        is_safelisted: bool | None = None,
+        allows_apq: bool | None = None,
+        reason: str | None = None,
+    ) -> Tenant:
+        """Change a tenant's API default version, safelist mode or APQ, audited.
+
+        ``default_api_version`` None clears the tenant default; leave it out to keep it.
+        Raises VALIDATION for an unsupported version, TENANT_NOT_FOUND.
+        """
+        tenant = self.get_tenant(slug_or_id)
+        values: dict[str, object] = {}
+        if default_api_version is not ...:
+            if default_api_version not in (None, *SUPPORTED_API_VERSIONS):
+                raise IntelGraphError(
+                    VALIDATION,
+                    f"default API version must be one of {', '.join(SUPPORTED_API_VERSIONS)}",
+                )
+            values["default_api_version"] = default_api_version
+        if is_safelisted is not None:
+            values["is_safelisted"] = is_safelisted
+        if allows_apq is not None:
+            values["allows_apq"] = allows_apq
+        if not values:
+            return tenant
+        old = {k: getattr(tenant, k) for k in values}
+        with self._engine.begin() as conn:
+            repo.set_api_settings(conn, tenant.id, values)
+            audit.record(
+                conn,
+                tenant_id=tenant.id,
+                actor=actor,
+                action="tenant.api_settings",
+                target=f"tenant:{tenant.slug}",
+                at=self._clock.now(),
+                reason=reason,
+                old_value=old,
+                new_value=values,
+            )
+        return self.get_tenant(tenant.id)
 
     def _issue_key(
         self, conn: Connection, tenant_id: str, name: str, roles: list[str]

@@ -1,0 +1,69 @@
+"""Resolvers of the fields v1.1 adds to v1 (additive only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import ObjectType, QueryType
+from graphql import GraphQLResolveInfo
+
+from intelgraph.api.context import RequestContext
+from intelgraph.graph.model import Entity
+from intelgraph.kernel.errors import LIST_LIMIT_EXCEEDED, IntelGraphError
+
+MAX_BATCH_IDS = 100
+EXTENDED_PURPOSES = frozenset({"investigation", "regulatory", "aml", "sanctions", "fraud"})
+LEGAL_HOLD_PURPOSES = frozenset({"legal_hold", "litigation"})
+
+query = QueryType()
+entity_type = ObjectType("Entity")
+
+
+@query.field("entities")
+def resolve_entities(_: None, info: GraphQLResolveInfo, ids: list[str]) -> list[Entity | None]:
+    if len(ids) > MAX_BATCH_IDS:
+        raise IntelGraphError(
+            LIST_LIMIT_EXCEEDED,
+            f"entities(ids:) takes at most {MAX_BATCH_IDS} ids; split the batch",
+            {"maxIds": MAX_BATCH_IDS},
+        )
+    context: RequestContext = info.context
+    found = context.graph.get_entities(context.principal, ids)
+    return [found.get(entity_id) for entity_id in ids]
+
+
+@query.field("apiVersion")
+def resolve_api_version(_: None, info: GraphQLResolveInfo) -> str:
+    context: RequestContext = info.context
+    return context.api_version
+
+
+@entity_type.field("sources")
+def resolve_sources(entity: Entity, _: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    if entity.source is None:
+        return []
+    return [
+        {
+            "system": entity.source,
+            "collectedAt": entity.updated_at,
+            "reliability": entity.confidence,
+        }
+    ]
+
+
+@entity_type.field("retentionTier")
+def resolve_retention_tier(entity: Entity, _: GraphQLResolveInfo) -> str:
+    return retention_tier(entity.purposes)
+
+
+def retention_tier(purposes: list[str]) -> str:
+    """The longest retention any of the purposes asks for."""
+    lowered = {purpose.lower() for purpose in purposes}
+    if lowered & LEGAL_HOLD_PURPOSES:
+        return "LEGAL_HOLD"
+    if lowered & EXTENDED_PURPOSES:
+        return "EXTENDED"
+    return "STANDARD"
+
+
+BINDABLES_V1_1 = [query, entity_type]

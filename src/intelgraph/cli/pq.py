@@ -1,0 +1,150 @@
+"""`intelgraph pq …`: persisted-query manifests. `rewrite` moves them off deprecated fields."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from ariadne import load_schema_from_path, make_executable_schema
+from graphql import GraphQLSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.table import Table
+
+from intelgraph.api.resolvers import BINDABLES
+from intelgraph.api.rewrite import Rewrite, rewrite_document
+from intelgraph.app import SCHEMA_DIR
+from intelgraph.cli.context import console, friendly_errors
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+
+app = typer.Typer(help="Persisted queries (operation manifests).", no_args_is_help=True)
+
+OPERATION_ID = re.compile(r"^(?P<name>[^:\s]+):v(?P<version>[1-9][0-9]*)$")
+
+
+class ManifestOperation(BaseModel):
+    """One manifest entry; fields this command does not know are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=OPERATION_ID.pattern)
+    document: str = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    operations: list[ManifestOperation]
+
+
+def v1_schema() -> GraphQLSchema:
+    """The v1 schema, built as the app builds it."""
+    return make_executable_schema(load_schema_from_path(f"{SCHEMA_DIR}/v1.graphql"), *BINDABLES)
+
+
+def load_manifest(path: Path) -> tuple[dict[str, Any], Manifest]:
+    """The raw JSON and its validated form. Raises VALIDATION when unreadable or invalid."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise IntelGraphError(VALIDATION, f"cannot read {path}: {exc.strerror}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise IntelGraphError(VALIDATION, f"{path} is not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise IntelGraphError(VALIDATION, f'{path}: expected an object {{"operations": [...]}}')
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise IntelGraphError(
+            VALIDATION,
+            f"{path}: {where}: {first['msg']} (ids look like getEntityById:v1)",
+        ) from exc
+    seen: set[str] = set()
+    for operation in manifest.operations:
+        if operation.id in seen:
+            raise IntelGraphError(VALIDATION, f"{path}: the id {operation.id} appears twice")
+        seen.add(operation.id)
+    return raw, manifest
+
+
+def rewritten_manifest(
+    raw: dict[str, Any], manifest: Manifest, results: list[Rewrite]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The new manifest and ``old id → new id`` for the rewritten operations.
+
+    A rewritten operation is replaced in place by its rewrite under the next free version
+    of its name (``getEntityById:v1`` → ``getEntityById:v2``, or later when v2 is taken),
+    keeping its other fields; unchanged and unrewritable operations are kept as they are.
+    """
+    highest: dict[str, int] = {}
+    for operation in manifest.operations:
+        name, version = _split(operation.id)
+        highest[name] = max(highest.get(name, 0), version)
+    renamed: dict[str, str] = {}
+    operations: list[dict[str, Any]] = []
+    for position, (operation, result) in enumerate(zip(manifest.operations, results, strict=True)):
+        entry = dict(raw["operations"][position])
+        if result.status == "rewritten" and result.document is not None:
+            name, _ = _split(operation.id)
+            highest[name] += 1
+            new_id = f"{name}:v{highest[name]}"
+            renamed[operation.id] = new_id
+            entry |= {"id": new_id, "document": result.document}
+            if "sha256" in entry:
+                entry["sha256"] = result.sha256
+        operations.append(entry)
+    return raw | {"operations": operations}, renamed
+
+
+@app.command("rewrite")
+@friendly_errors
+def rewrite(
+    manifest_path: Path = typer.Argument(
+        ..., metavar="MANIFEST", help='JSON file {"operations": [{"id", "document", "roles"}]}'
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write a manifest with the rewritten operations under new versions"
+    ),
+) -> None:
+    """Rewrite every operation of a manifest to use the replacements of deprecated fields."""
+    raw, manifest = load_manifest(manifest_path)
+    schema = v1_schema()
+    results = [rewrite_document(schema, op.document) for op in manifest.operations]
+    new_manifest, renamed = rewritten_manifest(raw, manifest, results)
+
+    table = Table(title=f"rewrite of {manifest_path.name}")
+    table.add_column("operation")
+    table.add_column("result")
+    table.add_column("deprecated fields")
+    table.add_column("new id / reason")
+    styles = {"rewritten": "green", "unchanged": "dim", "not_rewritable": "red"}
+    for operation, result in zip(manifest.operations, results, strict=True):
+        table.add_row(
+            operation.id,
+            f"[{styles[result.status]}]{result.status}[/]",
+            ", ".join(result.changed_fields),
+            renamed.get(operation.id) or result.reason or "",
+        )
+    console.print(table)
+    counts = {status: sum(r.status == status for r in results) for status in styles}
+    console.print(
+        f"{counts['rewritten']} rewritten automatically, {counts['unchanged']} needed nothing, "
+        f"{counts['not_rewritable']} could not be rewritten"
+    )
+    for operation, result in zip(manifest.operations, results, strict=True):
+        if result.status == "not_rewritable":
+            console.print(f"  [red]{operation.id}[/]: {result.reason}")
+    if out is not None:
+        out.write_bytes(orjson.dumps(new_manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        console.print(f"wrote {out} ({len(new_manifest['operations'])} operations)")
+
+
+def _split(operation_id: str) -> tuple[str, int]:
+    found = OPERATION_ID.match(operation_id)
+    assert found is not None  # ids are validated when the manifest is loaded
+    return found["name"], int(found["version"])

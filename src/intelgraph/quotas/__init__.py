@@ -1,0 +1,11 @@
+"""Quota enforcement: per-tenant api_rpm, ingest_eps and egress_gb_day over memory or Redis.
+
+The face of the area is ``limiter.QuotaEngine`` (built by ``limiter.create_quota_engine``);
+``decisions.QuotaDecision`` is what it answers, and knows its HTTP headers and error.
+"""
+
+from intelgraph.quotas.decisions import GIGABYTE, QuotaDecision
+from intelgraph.quotas.limiter import QuotaEngine, create_quota_engine
+from intelgraph.quotas.limits_cache import CachedLimits
+
+__all__ = ["GIGABYTE", "CachedLimits", "QuotaDecision", "QuotaEngine", "create_quota_engine"]

@@ -1,0 +1,211 @@
+"""The quota engine: charges requests, ingests and egress against a tenant's limits.
+
+One engine per process, built by :func:`create_quota_engine` from the Redis URL (or none,
+for memory). When the shared backend cannot answer, the engine admits (fail-open), counts
+``intelgraph_quota_backend_errors_total`` and logs a warning at most every few seconds, and
+rests the backend for a second so a dead Redis costs requests nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+import redis
+
+from intelgraph.kernel.clock import Clock
+from intelgraph.obs.metrics import Metrics
+from intelgraph.quotas.decisions import GIGABYTE, WINDOW_SECONDS, QuotaDecision
+from intelgraph.quotas.egress import EgressTally, MemoryEgressTally, RedisEgressTally
+from intelgraph.quotas.windows import BACKEND_ERRORS, MemoryWindows, MovingWindows, RedisWindows
+from intelgraph.tenants.plans import EffectiveLimits, LimitName
+
+log = logging.getLogger(__name__)
+
+WARN_INTERVAL_SECONDS = 5.0
+BACKEND_REST_SECONDS = 1.0
+
+
+class QuotaEngine:
+    """api_rpm, ingest_eps and egress_gb_day for every tenant, on one storage backend."""
+
+    def __init__(
+        self,
+        windows: MovingWindows,
+        egress: EgressTally | None,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        backend_rest_seconds: float = BACKEND_REST_SECONDS,
+        warn_interval_seconds: float = WARN_INTERVAL_SECONDS,
+    ) -> None:
+        self._windows = windows
+        self._egress: EgressTally = egress if egress is not None else MemoryEgressTally()
+        self._clock = clock
+        self._metrics = metrics
+        self._rest_seconds = backend_rest_seconds
+        self._warn_interval = warn_interval_seconds
+        self._resting_until = float("-inf")
+        self._last_warning = float("-inf")
+
+    @property
+    def backend_name(self) -> str:
+        """``memory`` or ``redis``."""
+        return self._windows.name
+
+    # --- api_rpm ----------------------------------------------------------------------------
+
+    async def charge_request(self, tenant_id: str, limits: EffectiveLimits) -> QuotaDecision:
+        """Charge one API request against api_rpm (60 s moving window); never raises."""
+        quota = limits.value(LimitName.API_RPM)
+        if self._is_resting():
+            return _admitted_unchecked(LimitName.API_RPM, quota, 1)
+        try:
+            state = await self._windows.acquire_async(LimitName.API_RPM, tenant_id, quota, 1)
+        except BACKEND_ERRORS as exc:
+            self.report_backend_error("api_rpm", exc)
+            return _admitted_unchecked(LimitName.API_RPM, quota, 1)
+        decision = QuotaDecision(
+            LimitName.API_RPM,
+            state.is_acquired,
+            quota,
+            state.remaining,
+            state.reset_seconds(WINDOW_SECONDS[LimitName.API_RPM]),
+        )
+        self._count(tenant_id, decision)
+        return decision
+
+    # --- ingest_eps -------------------------------------------------------------------------
+
+    def charge_ingest(self, tenant_id: str, records: int, limit: int) -> QuotaDecision:
+        """Charge an ingest of ``records`` records against ingest_eps = ``limit`` per second.
+
+        A batch larger than one second's allowance is admitted only if the tenant's window is
+        empty, and then fills it. Synchronous and thread-safe (call it from the ingest's
+        worker thread or a resolver); never raises — check ``is_allowed`` or call
+        ``raise_if_refused()`` (INGEST_RATE_EXCEEDED).
+        """
+        cost = max(0, min(records, limit))
+        if self._is_resting():
+            return _admitted_unchecked(LimitName.INGEST_EPS, limit, records)
+        try:
+            state = self._windows.acquire(LimitName.INGEST_EPS, tenant_id, limit, cost)
+        except BACKEND_ERRORS as exc:
+            self.report_backend_error("ingest_eps", exc)
+            return _admitted_unchecked(LimitName.INGEST_EPS, limit, records)
+        decision = QuotaDecision(
+            LimitName.INGEST_EPS,
+            state.is_acquired,
+            limit,
+            state.remaining,
+            state.reset_seconds(WINDOW_SECONDS[LimitName.INGEST_EPS]),
+            cost=records,
+        )
+        self._count(tenant_id, decision)
+        return decision
+
+    # --- egress_gb_day ----------------------------------------------------------------------
+
+    def check_egress(self, tenant_id: str, limits: EffectiveLimits) -> QuotaDecision:
+        """Refuse once the tenant's response bytes of this UTC day reached egress_gb_day.
+
+        Reads a local tally (no I/O); never raises.
+        """
+        quota = limits.value(LimitName.EGRESS_GB_DAY) * GIGABYTE
+        now = self._clock.now()
+        used = self._egress.used(tenant_id, _utc_day(now))
+        decision = QuotaDecision(
+            LimitName.EGRESS_GB_DAY,
+            used < quota,
+            quota,
+            max(0, quota - used),
+            seconds_to_utc_midnight(now),
+            cost=0,
+        )
+        self._count(tenant_id, decision)
+        return decision
+
+    def add_egress(self, tenant_id: str, nbytes: int) -> None:
+        """Count response body bytes sent to the tenant today (after the response)."""
+        if nbytes > 0:
+            self._egress.add(tenant_id, _utc_day(self._clock.now()), nbytes)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start background work (the Redis egress sync); call once the app starts."""
+        self._egress.start()
+
+    def stop(self) -> None:
+        """Stop background work after sending the last egress bytes; call on shutdown."""
+        self._egress.stop()
+
+    # --- failures ---------------------------------------------------------------------------
+
+    def _is_resting(self) -> bool:
+        return self._clock.monotonic() < self._resting_until
+
+    def report_backend_error(self, operation: str, exc: BaseException) -> None:
+        """Count a backend failure, rest the backend briefly, warn at most every few seconds."""
+        self._metrics.quota_backend_errors.labels(operation).inc()
+        now = self._clock.monotonic()
+        self._resting_until = now + self._rest_seconds
+        if now - self._last_warning >= self._warn_interval:
+            self._last_warning = now
+            log.warning(
+                "quota backend %s unreachable (%s: %s); admitting requests without counting "
+                "them until it answers",
+                self._windows.name,
+                type(exc).__name__,
+                exc,
+                extra={"operation": operation},
+            )
+
+    def _count(self, tenant_id: str, decision: QuotaDecision) -> None:
+        if not decision.is_allowed:
+            self._metrics.quota_rejections.labels(tenant_id, decision.limit.value).inc()
+
+
+def create_quota_engine(
+    clock: Clock,
+    metrics: Metrics,
+    redis_url: str | None = None,
+    *,
+    key_prefix: str = "intelgraph",
+    timeout_seconds: float = 0.5,
+    egress_sync_seconds: float = 0.25,
+) -> QuotaEngine:
+    """An engine on Redis when ``redis_url`` is set (replicas share budgets), else in memory.
+
+    Nothing connects here: a Redis that is down shows up as fail-open admissions.
+    """
+    if not redis_url:
+        return QuotaEngine(MemoryWindows(), MemoryEgressTally(), clock, metrics)
+    windows = RedisWindows(redis_url, key_prefix, timeout_seconds)
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+    engine: QuotaEngine
+
+    def egress_failed(exc: Exception) -> None:
+        engine.report_backend_error("egress", exc)
+
+    egress = RedisEgressTally(client, key_prefix, clock, egress_failed, egress_sync_seconds)
+    engine = QuotaEngine(windows, egress, clock, metrics)
+    return engine
+
+
+def seconds_to_utc_midnight(now: datetime) -> int:
+    """Whole seconds from ``now`` to the next 00:00 UTC (1..86400)."""
+    utc = now.astimezone(UTC)
+    midnight = datetime.combine(utc.date() + timedelta(days=1), datetime.min.time(), UTC)
+    left = (midnight - utc).total_seconds()
+    return max(1, int(-(-left // 1)))
+
+
+def _utc_day(now: datetime) -> date:
+    return now.astimezone(UTC).date()
+
+
+def _admitted_unchecked(limit: LimitName, quota: int, cost: int) -> QuotaDecision:
+    return QuotaDecision(limit, True, quota, quota, 0, cost=cost, is_degraded=True)
