@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import AdminApi
+from intelgraph.api.evolution_http import EvolutionApi
 from intelgraph.api.executor import GraphQLExecutor
 from intelgraph.api.graphql_http import GraphQLEndpoint, deprecations_page, graphiql
 from intelgraph.api.health_http import HealthApi
@@ -143,6 +144,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             methods=["POST"],
         ),
         *admin.routes(),
+        *EvolutionApi(
+            services.persisted_queries,
+            executors["1.1"].schema,
+            services.tenants,
+            services.platform,
+            services.policy,
+        ).routes(),
     ]
 
     @contextlib.asynccontextmanager

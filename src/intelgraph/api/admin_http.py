@@ -67,7 +67,7 @@ class AdminApi:
     async def set_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
         tenant = self.tenants.get_tenant(request.path_params["tenant"])
-        body = await _json_object(request)
+        body = await json_object(request)
         value = body.get("value")
         if not isinstance(value, int) or isinstance(value, bool):
             raise IntelGraphError(VALIDATION, "'value' is required and must be a whole number")
@@ -75,10 +75,10 @@ class AdminApi:
         expires_at = _timestamp(expires_raw, "expiresAt") if expires_raw is not None else None
         override_id = self.entitlements.set_override(
             tenant.id,
-            _string(body, "limit"),
+            require_string(body, "limit"),
             value,
             actor=principal.actor,
-            reason=_string(body, "reason", ""),
+            reason=require_string(body, "reason", ""),
             expires_at=expires_at,
         )
         limits = self.entitlements.effective_limits(tenant.id).as_dict()
@@ -98,11 +98,11 @@ class AdminApi:
     async def change_plan(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
         tenant = self.tenants.get_tenant(request.path_params["tenant"])
-        body = await _json_object(request)
+        body = await json_object(request)
         reason = body.get("reason")
         self.entitlements.change_plan(
             tenant.id,
-            _string(body, "plan"),
+            require_string(body, "plan"),
             actor=principal.actor,
             reason=reason if isinstance(reason, str) else None,
         )
@@ -110,14 +110,14 @@ class AdminApi:
 
     async def create_tenant(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
-        body = await _json_object(request)
+        body = await json_object(request)
         tenant, issued = self.tenants.create_tenant(
-            name=_string(body, "name"),
-            slug=_string(body, "slug"),
-            plan=_string(body, "plan", "standard"),
-            region=_string(body, "region", "local"),
+            name=require_string(body, "name"),
+            slug=require_string(body, "slug"),
+            plan=require_string(body, "plan", "standard"),
+            region=require_string(body, "region", "local"),
             is_sandbox=bool(body.get("sandbox", False)),
-            admin_key_name=_string(body, "adminKeyName", "first admin key"),
+            admin_key_name=require_string(body, "adminKeyName", "first admin key"),
             actor=principal.actor,
         )
         payload = {
@@ -144,7 +144,7 @@ class AdminApi:
 
     async def _set_status(self, request: Request, status: TenantStatus) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
-        body = await _json_object(request, required=False)
+        body = await json_object(request, required=False)
         reason = body.get("reason")
         tenant = self.tenants.set_status(
             request.path_params["tenant"],
@@ -157,12 +157,12 @@ class AdminApi:
     async def create_key(self, request: Request) -> Response:
         tenant = self.tenants.get_tenant(request.path_params["tenant"])
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
-        body = await _json_object(request)
+        body = await json_object(request)
         roles = body.get("roles", ["viewer"])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
         issued = self.tenants.create_key(
-            tenant.id, name=_string(body, "name"), roles=roles, actor=principal.actor
+            tenant.id, name=require_string(body, "name"), roles=roles, actor=principal.actor
         )
         return JSONResponse(
             {"apiKey": issued.plaintext, "key": issued.key.as_dict()}, status_code=201
@@ -200,7 +200,7 @@ class AdminApi:
         return principal
 
 
-async def _json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
     raw = await read_limited(request, MAX_ADMIN_BODY)
     if not raw.strip() and not required:
         return {}
@@ -214,7 +214,7 @@ async def _json_object(request: Request, *, required: bool = True) -> dict[str, 
     return body
 
 
-def _string(body: dict[str, Any], name: str, default: str | None = None) -> str:
+def require_string(body: dict[str, Any], name: str, default: str | None = None) -> str:
     value = body.get(name, default)
     if not isinstance(value, str):
         raise IntelGraphError(VALIDATION, f"'{name}' is required and must be a string")

@@ -8,14 +8,12 @@ from typing import Any
 
 import orjson
 import typer
-from ariadne import load_schema_from_path, make_executable_schema
 from graphql import GraphQLSchema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
-from intelgraph.api.resolvers import BINDABLES
 from intelgraph.api.rewrite import Rewrite, rewrite_document
-from intelgraph.app import SCHEMA_DIR
+from intelgraph.api.schemas import build_schema
 from intelgraph.cli.context import console, friendly_errors
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
@@ -42,7 +40,7 @@ class Manifest(BaseModel):
 
 def v1_schema() -> GraphQLSchema:
     """The v1 schema, built as the app builds it."""
-    return make_executable_schema(load_schema_from_path(f"{SCHEMA_DIR}/v1.graphql"), *BINDABLES)
+    return build_schema("1.0")
 
 
 def load_manifest(path: Path) -> tuple[dict[str, Any], Manifest]:

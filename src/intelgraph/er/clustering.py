@@ -139,11 +139,13 @@ def guard_component(
     thresholds: Thresholds,
     guard: ChainingGuard,
     settled: Mapping[str, str] | None = None,
+    auto_edges: Iterable[tuple[str, str]] | None = None,
 ) -> HeldComponent | None:
     """The component as held for review if it is not cohesive enough, else None.
 
     ``settled`` maps members already in an existing cluster to that cluster: such a
     cluster counts as one node for the diameter, and its internal pairs are not re-judged.
+    ``auto_edges`` are the component's auto-merge pairs (found in ``probabilities`` if None).
     """
     if len(members) <= 2:
         return None
@@ -152,11 +154,13 @@ def guard_component(
     hops = 0
     if guard.max_diameter is not None:
         member_set = set(members)
-        edges = [
-            (settled.get(a, a), settled.get(b, b))
-            for (a, b), p in probabilities.items()
-            if p >= thresholds.auto_merge and a in member_set and b in member_set
-        ]
+        if auto_edges is None:
+            auto_edges = [
+                pair
+                for pair, p in probabilities.items()
+                if p >= thresholds.auto_merge and pair[0] in member_set and pair[1] in member_set
+            ]
+        edges = [(settled.get(a, a), settled.get(b, b)) for a, b in auto_edges]
         units = sorted({settled.get(r, r) for r in members})
         hops = diameter(units, [(a, b) for a, b in edges if a != b])
     reasons = []
@@ -186,10 +190,14 @@ def cluster_records(
     """
     guard = guard or ChainingGuard()
     auto_edges = [pair for pair, p in probabilities.items() if p >= thresholds.auto_merge]
+    edges_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for edge in auto_edges:
+        edges_of[edge[0]].append(edge)
     clusters: list[tuple[str, ...]] = []
     held: list[HeldComponent] = []
     for component in connected_components(record_ids, auto_edges):
-        hold = guard_component(component, probabilities, thresholds, guard)
+        own_edges = [e for r in component for e in edges_of.get(r, ())]
+        hold = guard_component(component, probabilities, thresholds, guard, auto_edges=own_edges)
         if hold is None:
             clusters.append(component)
         else:

@@ -145,16 +145,21 @@ class QuotaEngine:
     def _is_resting(self) -> bool:
         return self._clock.monotonic() < self._resting_until
 
-    def report_backend_error(self, operation: str, exc: BaseException) -> None:
-        """Count a backend failure, rest the backend briefly, warn at most every few seconds."""
+    def report_backend_error(
+        self, operation: str, exc: BaseException, *, rest_backend: bool = True
+    ) -> None:
+        """Count a failed quota check (the request is admitted), rest the backend for a
+        moment, and warn at most every few seconds."""
         self._metrics.quota_backend_errors.labels(operation).inc()
         now = self._clock.monotonic()
-        self._resting_until = now + self._rest_seconds
+        if rest_backend:
+            self._resting_until = now + self._rest_seconds
         if now - self._last_warning >= self._warn_interval:
             self._last_warning = now
             log.warning(
-                "quota backend %s unreachable (%s: %s); admitting requests without counting "
-                "them until it answers",
+                "quota check %s failed on the %s backend (%s: %s); admitting requests "
+                "without counting them until it answers",
+                operation,
                 self._windows.name,
                 type(exc).__name__,
                 exc,

@@ -1,0 +1,124 @@
+"""REST for API evolution: persisted-query registration, tenant API settings, the backout switch."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError, GraphQLSchema, parse, validate
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from intelgraph.api.admin_http import json_object, require_string
+from intelgraph.api.persisted import PersistedQueryRegistry
+from intelgraph.api.responses import JSONResponse
+from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.kernel.errors import GRAPHQL_VALIDATION, VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
+from intelgraph.tenants.service import TenantService
+
+
+class EvolutionApi:
+    def __init__(
+        self,
+        registry: PersistedQueryRegistry,
+        newest_schema: GraphQLSchema,
+        tenants: TenantService,
+        platform: PlatformSettings,
+        policy: PolicyEngine,
+    ) -> None:
+        self.registry = registry
+        self.newest_schema = newest_schema
+        self.tenants = tenants
+        self.platform = platform
+        self.policy = policy
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/persisted-queries", self.register, methods=["POST"]),
+            Route("/v1/persisted-queries", self.list_operations, methods=["GET"]),
+            Route("/v1/admin/tenants/{tenant}/api-settings", self.api_settings, methods=["PUT"]),
+            Route("/v1/admin/platform/api-default", self.force_v1, methods=["PUT"]),
+        ]
+
+    async def register(self, request: Request) -> Response:
+        """Operators register platform operations; tenant admins register their own."""
+        principal: Principal = request.scope[PRINCIPAL]
+        action = Action.TENANT_ADMIN if principal.is_operator else Action.ADMIN_WRITE
+        self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
+        body = await json_object(request)
+        document = require_string(body, "document")
+        check_document(self.newest_schema, document)
+        operation_id = body.get("id")
+        if operation_id is not None and not isinstance(operation_id, str):
+            raise IntelGraphError(VALIDATION, "'id' must be a string like name:v1")
+        roles = body.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
+        operation = self.registry.register(
+            principal.tenant_id,
+            document,
+            operation_id,
+            tuple(roles),
+            "operator" if principal.is_operator else "tenant",
+        )
+        return JSONResponse(operation.as_dict(), status_code=201)
+
+    async def list_operations(self, request: Request) -> Response:
+        principal: Principal = request.scope[PRINCIPAL]
+        action = Action.TENANT_ADMIN if principal.is_operator else Action.ENTITY_READ
+        self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
+        operations = self.registry.list_operations(None)
+        if principal.tenant_id is not None:
+            operations += self.registry.list_operations(principal.tenant_id)
+        return JSONResponse({"operations": [op.as_dict() for op in operations]})
+
+    async def api_settings(self, request: Request) -> Response:
+        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        principal: Principal = request.scope[PRINCIPAL]
+        self.policy.authorize(principal, Action.ADMIN_WRITE, "api_settings", tenant.id)
+        body = await json_object(request)
+        changes: dict[str, object] = {}
+        if "defaultApiVersion" in body:
+            changes["default_api_version"] = body["defaultApiVersion"]
+        for field, name in (("safelistMode", "is_safelisted"), ("allowsApq", "allows_apq")):
+            if field in body:
+                if not isinstance(body[field], bool):
+                    raise IntelGraphError(VALIDATION, f"'{field}' must be true or false")
+                changes[name] = body[field]
+        reason = body.get("reason")
+        updated = self.tenants.update_api_settings(
+            tenant.id,
+            actor=principal.actor,
+            reason=reason if isinstance(reason, str) else None,
+            **changes,  # type: ignore[arg-type]
+        )
+        return JSONResponse({"tenant": updated.as_dict()})
+
+    async def force_v1(self, request: Request) -> Response:
+        """The backout switch: serve 1.0 to every request that names no version."""
+        principal: Principal = request.scope[PRINCIPAL]
+        self.policy.authorize(principal, Action.TENANT_ADMIN, "platform", None)
+        body = await json_object(request)
+        forced = body.get("forceV1")
+        if not isinstance(forced, bool):
+            raise IntelGraphError(VALIDATION, "'forceV1' must be true or false")
+        reason = body.get("reason")
+        self.platform.set(
+            FORCE_API_V1_DEFAULT,
+            forced,
+            actor=principal.actor,
+            reason=reason if isinstance(reason, str) else None,
+        )
+        return JSONResponse({"forceV1": forced})
+
+
+def check_document(schema: GraphQLSchema, document: str) -> None:
+    """Raise GRAPHQL_VALIDATION unless ``document`` parses and validates against ``schema``."""
+    try:
+        problems = validate(schema, parse(document))
+    except GraphQLError as exc:
+        raise IntelGraphError(GRAPHQL_VALIDATION, f"syntax error: {exc.message}") from exc
+    if problems:
+        raise IntelGraphError(GRAPHQL_VALIDATION, "; ".join(p.message for p in problems[:5]))

@@ -1,0 +1,38 @@
+"""Gateway stage: meter each authenticated request (api_calls) and its body bytes (egress).
+
+Pure ASGI, innermost of the gateway: the quota stage sits outside it, so requests it refuses
+are not metered. Bytes are counted as they pass through ``send``, without buffering; the
+request is metered when it ends, whether it succeeded, failed or raised.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.metering.meters import UsageMeters
+
+
+class MeteringMiddleware:
+    def __init__(self, app: ASGIApp, meters: UsageMeters) -> None:
+        self.app = app
+        self.meters = meters
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = scope.get(PRINCIPAL) if scope["type"] == "http" else None
+        tenant_id: str | None = principal.tenant_id if principal is not None else None
+        if tenant_id is None:
+            await self.app(scope, receive, send)
+            return
+        sent = 0
+
+        async def send_counting(message: Message) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            self.meters.record_request(tenant_id, sent)
