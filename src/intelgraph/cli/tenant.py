@@ -212,3 +212,35 @@ def change_plan(
     found = svc.tenants.get_tenant(tenant)
     svc.entitlements.change_plan(found.id, plan, actor=local_actor(), reason=reason)
     show(found.id)
+
+
+@app.command("api")
+@friendly_errors
+def api_settings(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    default_version: str = typer.Option(
+        None, "--default-version", help="1.0, 1.1, or 'none' to clear the tenant default"
+    ),
+    safelist: bool = typer.Option(
+        None, "--safelist/--no-safelist", help="Run registered operations only"
+    ),
+    apq: bool = typer.Option(None, "--apq/--no-apq", help="Register APQ hashes sent with text"),
+    reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
+) -> None:
+    """Set a tenant's API default version, safelist mode and APQ (audited)."""
+    changes: dict[str, object] = {}
+    if default_version is not None:
+        changes["default_api_version"] = None if default_version == "none" else default_version
+    updated = services().tenants.update_api_settings(
+        tenant,
+        actor=local_actor(),
+        is_safelisted=safelist,
+        allows_apq=apq,
+        reason=reason,
+        **changes,  # type: ignore[arg-type]
+    )
+    console.print(
+        f"{updated.slug}: default API version {updated.default_api_version or '(platform: 1.0)'}"
+        f", safelist {'on' if updated.is_safelisted else 'off'}"
+        f", APQ {'on' if updated.allows_apq else 'off'}"
+    )

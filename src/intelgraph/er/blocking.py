@@ -14,14 +14,14 @@ their candidates by key look-up (online resolution).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
 import numpy.typing as npt
 
-from intelgraph.er.config import BlockingRuleSpec, KeyTransform
+from intelgraph.er.config import BlockingKeySpec, BlockingRuleSpec, KeyTransform
 from intelgraph.er.evaluation import blocking_recall
 from intelgraph.er.preparation import PreparedRecords, key_feature_name, source_of
 
@@ -53,70 +53,86 @@ class CandidatePairs:
         return [(record_ids[a], record_ids[b]) for a, b in zip(self.left, self.right, strict=True)]
 
 
-def _is_missing(value: object) -> bool:
-    return value == "" or value == 0
+_KEY_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _part_codes(prepared: PreparedRecords, key: BlockingKeySpec) -> npt.NDArray[np.uint64]:
+    """Codes of one key part (0 when missing), from string hashes or integer features."""
+    source = source_of(key.fields)
+    name = key_feature_name(key.transform, key.prefix_length)
+    column = prepared.feature(source, name)
+    if column.dtype == object:
+        return prepared.codes(source, name).view(np.uint64)
+    return np.asarray(column, dtype=np.int64).view(np.uint64)
 
 
 def rule_keys(
     prepared: PreparedRecords, rule: BlockingRuleSpec, rows: IndexArray | None = None
-) -> tuple[list[int], list[Hashable]]:
-    """The (row, key) memberships of ``rule`` for ``rows`` (all rows if None)."""
-    columns = []
-    for key in rule.keys:
-        column = prepared.feature(
-            source_of(key.fields), key_feature_name(key.transform, key.prefix_length)
-        )
-        columns.append(column if rows is None else column[rows])
-    row_ids: list[int] = list(range(len(prepared))) if rows is None else rows.tolist()
-    is_multi = [key.transform is KeyTransform.TOKENS for key in rule.keys]
+) -> tuple[IndexArray, npt.NDArray[np.uint64]]:
+    """The (row, key code) memberships of ``rule`` for ``rows`` (all rows if None).
+
+    A row with a missing key part is in no block; a ``tokens`` part makes one membership
+    per token. Key codes are hashes: equal keys have equal codes.
+    """
+    if rows is None:
+        rows = np.arange(len(prepared), dtype=np.int64)
+    if any(key.transform is KeyTransform.TOKENS for key in rule.keys):
+        return _token_rule_keys(prepared, rule, rows)
+    keys = np.zeros(len(rows), dtype=np.uint64)
+    present = np.ones(len(rows), dtype=bool)
+    with np.errstate(over="ignore"):
+        for key in rule.keys:
+            codes = _part_codes(prepared, key)[rows]
+            present &= codes != 0
+            keys = keys * _KEY_MULTIPLIER + codes
+    return rows[present], keys[present]
+
+
+def _token_rule_keys(
+    prepared: PreparedRecords, rule: BlockingRuleSpec, rows: IndexArray
+) -> tuple[IndexArray, npt.NDArray[np.uint64]]:
+    columns = [
+        prepared.feature(source_of(key.fields), key_feature_name(key.transform, key.prefix_length))[
+            rows
+        ].tolist()
+        for key in rule.keys
+    ]
+    is_tokens = [key.transform is KeyTransform.TOKENS for key in rule.keys]
     members: list[int] = []
-    keys: list[Hashable] = []
-    if len(columns) == 1 and not is_multi[0]:
-        column = columns[0]
-        for row, value in zip(row_ids, column.tolist(), strict=True):
-            if not _is_missing(value):
-                members.append(row)
-                keys.append(value)
-        return members, keys
-    for row, values in zip(row_ids, zip(*(c.tolist() for c in columns), strict=True), strict=True):
-        if any(_is_missing(v) for v in values):
-            continue
-        if not any(is_multi):
-            members.append(row)
-            keys.append(values)
+    keys: list[int] = []
+    for row, values in zip(rows.tolist(), zip(*columns, strict=True), strict=True):
+        if any(v == "" or v == 0 for v in values):
             continue
         options = [
-            str(v).split() if multi else [v] for v, multi in zip(values, is_multi, strict=True)
+            str(v).split() if multi else [v] for v, multi in zip(values, is_tokens, strict=True)
         ]
         for combination in product(*options):
             members.append(row)
-            keys.append(combination if len(combination) > 1 else combination[0])
-    return members, keys
+            keys.append(hash(combination) & 0xFFFFFFFFFFFFFFFF or 1)
+    return np.asarray(members, dtype=np.int64), np.asarray(keys, dtype=np.uint64)
 
 
 def _pairs_within(
-    blocks: Iterable[list[int]], max_block_size: int
+    rows: IndexArray, keys: npt.NDArray[np.uint64], max_block_size: int
 ) -> tuple[IndexArray, IndexArray, int]:
-    """All pairs inside each block, vectorised per block size; blocks too big are skipped."""
-    by_size: dict[int, list[list[int]]] = defaultdict(list)
-    skipped = 0
-    for members in blocks:
-        size = len(members)
-        if size < 2:
-            continue
-        if size > max_block_size:
-            skipped += 1
-            continue
-        by_size[size].append(members)
+    """All pairs of rows sharing a key, vectorised per block size; blocks too big skipped."""
+    empty = np.zeros(0, dtype=np.int64)
+    if len(rows) < 2:
+        return empty, empty, 0
+    order = np.argsort(keys, kind="stable")
+    sorted_rows, sorted_keys = rows[order], keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    sizes = np.diff(np.append(starts, len(sorted_keys)))
+    skipped = int((sizes > max_block_size).sum())
     lefts: list[IndexArray] = []
     rights: list[IndexArray] = []
-    for size, groups in by_size.items():
-        matrix = np.asarray(groups, dtype=np.int64)
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= max_block_size)]).tolist():
+        block_starts = starts[sizes == size]
+        matrix = sorted_rows[block_starts[:, None] + np.arange(size)]
         upper_a, upper_b = np.triu_indices(size, 1)
         lefts.append(matrix[:, upper_a].ravel())
         rights.append(matrix[:, upper_b].ravel())
     if not lefts:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty, skipped
     return np.concatenate(lefts), np.concatenate(rights), skipped
 
@@ -144,11 +160,8 @@ def candidate_pairs(prepared: PreparedRecords, rules: Sequence[BlockingRuleSpec]
     by_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
     for rule in rules:
-        members, keys = rule_keys(prepared, rule)
-        groups: dict[Hashable, list[int]] = defaultdict(list)
-        for row, key in zip(members, keys, strict=True):
-            groups[key].append(row)
-        left, right, skipped[rule.name] = _pairs_within(groups.values(), rule.max_block_size)
+        rows, keys = rule_keys(prepared, rule)
+        left, right, skipped[rule.name] = _pairs_within(rows, keys, rule.max_block_size)
         by_rule[rule.name] = len(left)
         lefts.append(left)
         rights.append(right)
@@ -161,7 +174,7 @@ class BlockingIndex:
     """The blocks of already-indexed rows, per rule, growing as rows are added."""
 
     rules: list[BlockingRuleSpec]
-    blocks: list[dict[Hashable, list[int]]] = field(default_factory=list)
+    blocks: list[dict[int, list[int]]] = field(default_factory=list)
     size: int = 0
 
     def __post_init__(self) -> None:
@@ -172,7 +185,7 @@ class BlockingIndex:
         """Put ``rows`` of ``prepared`` (indices into the index's row space) in their blocks."""
         for rule, blocks in zip(self.rules, self.blocks, strict=True):
             members, keys = rule_keys(prepared, rule, rows)
-            for row, key in zip(members, keys, strict=True):
+            for row, key in zip(members.tolist(), keys.tolist(), strict=True):
                 blocks[key].append(row)
         if len(rows):
             self.size = max(self.size, int(rows.max()) + 1)
@@ -188,7 +201,7 @@ class BlockingIndex:
             left: list[int] = []
             right: list[int] = []
             skipped[rule.name] = 0
-            for row, key in zip(members, keys, strict=True):
+            for row, key in zip(members.tolist(), keys.tolist(), strict=True):
                 block = blocks.get(key)
                 if block is None or len(block) < 2:
                     continue

@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from intelgraph.er.blocking import candidate_pairs
 from intelgraph.er.comparisons import NULL_LEVEL, GammaMatrix, compare_pairs
-from intelgraph.er.config import BlockingRuleSpec, ResolutionConfig
-from intelgraph.er.preparation import PreparedRecords
+from intelgraph.er.config import BlockingRuleSpec, LevelTest, ResolutionConfig
+from intelgraph.er.preparation import PreparedRecords, source_of
 from intelgraph.er.scoring import EMSessionSummary, MatchModel, TrainingSummary, new_model
 from intelgraph.kernel.clock import Clock, SystemClock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
@@ -69,14 +69,44 @@ def level_shares(gamma: GammaMatrix, level_counts: Sequence[int]) -> list[FloatA
     return shares
 
 
+def exact_agreement_share(prepared: PreparedRecords, source: str) -> float | None:
+    """Share of pairs of non-missing values that are equal, from value counts (exact).
+
+    None when fewer than two values are present.
+    """
+    codes = prepared.codes(source)
+    present = codes[codes != 0]
+    n = len(present)
+    if n < 2:
+        return None
+    _, counts = np.unique(present, return_counts=True)
+    agreeing = float((counts * (counts - 1)).sum())
+    # Half a pair when no two values agree: rare, not impossible.
+    return max(agreeing, 1.0) / (n * (n - 1))
+
+
 def estimate_u(
     prepared: PreparedRecords, max_pairs: int, rng: np.random.Generator
 ) -> tuple[list[FloatArray], int]:
-    """u per comparison level from random pairs, and how many pairs were compared."""
+    """u per comparison level from random pairs, and how many pairs were compared.
+
+    When a comparison's first level is ``exact``, its u comes from value counts over all
+    records instead (as if every pair were sampled); the other levels share the rest in
+    the proportions seen in the sample.
+    """
     left, right = random_pairs(len(prepared), max_pairs, rng)
     gamma = compare_pairs(prepared, left, right)
-    counts = [len(c.levels) for c in prepared.config.comparisons]
-    return level_shares(gamma, counts), len(left)
+    specs = prepared.config.comparisons
+    shares = level_shares(gamma, [len(c.levels) for c in specs])
+    for column, spec in enumerate(specs):
+        if spec.levels[0].test is not LevelTest.EXACT:
+            continue
+        exact = exact_agreement_share(prepared, source_of(spec.fields))
+        if exact is None:
+            continue
+        rest = shares[column][1:]
+        shares[column] = _normalised(np.concatenate([[exact], rest / rest.sum() * (1 - exact)]))
+    return shares, len(left)
 
 
 @dataclass(frozen=True)
