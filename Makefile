@@ -32,11 +32,17 @@ lint: install
 test: install services lint
 	$(VENV)/bin/pytest -q
 
-bench: install services
+# Benchmark-only packages (Splink, recordlinkage) come from their own lock: `make run` stays lean.
+$(VENV)/.bench-installed: $(STAMP) requirements-bench.lock
+	@$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements-bench.lock
+	@touch $@
+
+bench: install services $(VENV)/.bench-installed
 	$(PY) bench/run_all.py
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

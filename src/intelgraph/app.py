@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -26,9 +27,11 @@ from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint
 from intelgraph.api.limits import QueryLimits
 from intelgraph.api.persisted import PersistedQueryRegistry
-from intelgraph.api.responses import error_response
+from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
-from intelgraph.gateway.authn import AuthenticationMiddleware
+from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
+from intelgraph.crypto.keyring import Keyring
+from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
 from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.service import GraphService
@@ -72,6 +75,7 @@ class Services:
     scheduler: Scheduler
     platform: PlatformSettings
     persisted_queries: PersistedQueryRegistry
+    keyring: Keyring
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -93,6 +97,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     scheduler.every("quota.override_expiry", 30, entitlements.close_expired_overrides)
     persisted_queries = PersistedQueryRegistry(engine, clock)
     persisted_queries.load_manifest()
+    cipher = FieldCipher(load_master_key(settings.master_key, settings.data_dir))
+    keyring = Keyring(engine, clock, cipher, timedelta(days=settings.signing_key_grace_days))
+    keyring.ensure_active()
     return Services(
         settings=settings,
         engine=engine,
@@ -107,6 +114,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         scheduler=scheduler,
         platform=PlatformSettings(engine, clock),
         persisted_queries=persisted_queries,
+        keyring=keyring,
     )
 
 
@@ -136,6 +144,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),
         Route("/graphiql", graphiql, methods=["GET"]),
+        Route(JWKS_PATH, _jwks_endpoint(services.keyring), methods=["GET"]),
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/docs/api/deprecations.md", deprecations_page, methods=["GET"]),
         Route(
@@ -182,6 +191,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(AuthenticationMiddleware, tenants=services.tenants)
     app.add_middleware(RequestLogMiddleware, metrics=services.metrics)
     return app
+
+
+def _jwks_endpoint(keyring: Keyring) -> Callable[[Request], Awaitable[Response]]:
+    async def jwks(_: Request) -> Response:
+        return JSONResponse(keyring.jwks(), headers={"Cache-Control": "public, max-age=60"})
+
+    return jwks
 
 
 def create_app_from_env() -> Starlette:

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     operator_key: str | None = Field(
         None, description="Operator API key; unset = generated into DATA_DIR on first start"
     )
+    master_key: str | None = Field(
+        None,
+        description="Base64 of 32 bytes sealing private keys at rest; unset = key file in DATA_DIR",
+    )
+    signing_key_grace_days: int = Field(
+        30, description="Days a rotated signing key still verifies before it expires"
+    )
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, description="Port `serve` listens on")
     workers: int = Field(1, description="Server worker processes for `serve`")

@@ -5,9 +5,17 @@ from __future__ import annotations
 import orjson
 import typer
 
+from intelgraph.cli import signing
 from intelgraph.cli.context import console, friendly_errors, local_actor, services
 
-app = typer.Typer(help="API keys of a tenant (list them with `tenant show`).", no_args_is_help=True)
+app = typer.Typer(
+    help="Tenant API keys (create, revoke; list them with `tenant show`) and the signing key "
+    "ring (rotate, list, retire).",
+    no_args_is_help=True,
+)
+app.command("rotate")(signing.rotate)
+app.command("list")(signing.list_keys)
+app.command("retire")(signing.retire)
 
 
 @app.command("create")

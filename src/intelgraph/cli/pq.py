@@ -10,6 +10,7 @@ import orjson
 import typer
 from graphql import GraphQLSchema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from intelgraph.api.rewrite import Rewrite, rewrite_document
@@ -18,6 +19,12 @@ from intelgraph.cli.context import console, friendly_errors
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 app = typer.Typer(help="Persisted queries (operation manifests).", no_args_is_help=True)
+
+
+@app.callback()
+def pq() -> None:
+    """Persisted queries (operation manifests)."""
+
 
 OPERATION_ID = re.compile(r"^(?P<name>[^:\s]+):v(?P<version>[1-9][0-9]*)$")
 
@@ -123,10 +130,10 @@ def rewrite(
     styles = {"rewritten": "green", "unchanged": "dim", "not_rewritable": "red"}
     for operation, result in zip(manifest.operations, results, strict=True):
         table.add_row(
-            operation.id,
+            escape(operation.id),
             f"[{styles[result.status]}]{result.status}[/]",
             ", ".join(result.changed_fields),
-            renamed.get(operation.id) or result.reason or "",
+            escape(renamed.get(operation.id) or result.reason or ""),
         )
     console.print(table)
     counts = {status: sum(r.status == status for r in results) for status in styles}
@@ -136,10 +143,10 @@ def rewrite(
     )
     for operation, result in zip(manifest.operations, results, strict=True):
         if result.status == "not_rewritable":
-            console.print(f"  [red]{operation.id}[/]: {result.reason}")
+            console.print(f"  [red]{escape(operation.id)}[/]: {escape(result.reason or '')}")
     if out is not None:
         out.write_bytes(orjson.dumps(new_manifest, option=orjson.OPT_INDENT_2) + b"\n")
-        console.print(f"wrote {out} ({len(new_manifest['operations'])} operations)")
+        console.print(f"wrote {escape(str(out))} ({len(new_manifest['operations'])} operations)")
 
 
 def _split(operation_id: str) -> tuple[str, int]:

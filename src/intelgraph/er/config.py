@@ -237,7 +237,7 @@ class TrainingSpec(_Spec):
     """Unsupervised training: u from random pairs, m by EM over pairs of each EM rule."""
 
     em_blocking: list[BlockingRuleSpec] = Field(min_length=1)
-    u_max_pairs: int = Field(default=300_000, ge=1_000)
+    u_max_pairs: int = Field(default=100_000, ge=1_000)
     max_iterations: int = Field(default=25, ge=1, le=1_000)
     tolerance: float = Field(default=1e-4, gt=0)
     seed: int = 42

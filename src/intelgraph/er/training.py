@@ -182,7 +182,9 @@ def expectation_maximisation(
                 if not known.any() or weighted[known].sum() <= 0:
                     continue
                 sums = np.bincount(levels[known], weights=weighted[known], minlength=len(m[column]))
-                updated = _normalised(sums / sums.sum())
+                # Half a pseudo-match per level: a level no match showed is rare, not
+                # impossible, so its weight stays finite and moderate.
+                updated = _normalised((sums + 0.5) / (sums.sum() + 0.5 * len(sums)))
                 change = max(change, float(np.abs(updated - m[column]).max()))
                 m[column] = updated
         if change < tolerance:

@@ -9,8 +9,17 @@ from intelgraph.gateway.request_log import request_id_of
 from intelgraph.kernel.errors import AUTH_MISSING_KEY, IntelGraphError
 from intelgraph.tenants.service import TenantService
 
+JWKS_PATH = "/.well-known/intelgraph/jwks.json"
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/graphiql", "/favicon.ico", "/docs/api/deprecations.md"}
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/graphiql",
+        "/favicon.ico",
+        "/docs/api/deprecations.md",
+        JWKS_PATH,
+    }
 )
 PRINCIPAL = "intelgraph.principal"
 

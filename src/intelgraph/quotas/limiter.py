@@ -177,7 +177,7 @@ def create_quota_engine(
     redis_url: str | None = None,
     *,
     key_prefix: str = "intelgraph",
-    timeout_seconds: float = 0.5,
+    timeout_seconds: float = 1.0,
     egress_sync_seconds: float = 0.25,
 ) -> QuotaEngine:
     """An engine on Redis when ``redis_url`` is set (replicas share budgets), else in memory.

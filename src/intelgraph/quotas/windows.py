@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis.asyncio
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
@@ -120,10 +121,17 @@ class RedisWindows:
 
     name = "redis"
 
-    def __init__(self, url: str, key_prefix: str, timeout_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        url: str,
+        key_prefix: str,
+        timeout_seconds: float = 1.0,
+        max_connections: int = 32,
+    ) -> None:
         self._url = url
         self._prefix = key_prefix
         self._timeout = timeout_seconds
+        self._max_connections = max_connections
         self._sync = MovingWindowRateLimiter(
             RedisStorage(
                 url,
@@ -139,13 +147,21 @@ class RedisWindows:
         loop = asyncio.get_running_loop()
         if self._async is None or self._async[0] is not loop:
             # redis-py's asyncio connections belong to the loop that opened them.
+            # A bounded pool: a burst of requests waits for one of a few connections
+            # instead of opening hundreds at once (a connect storm times out).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self._url,
+                max_connections=self._max_connections,
+                timeout=self._timeout,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+            )
             storage = AsyncRedisStorage(
                 f"async+{self._url}",
                 wrap_exceptions=True,
                 implementation="redispy",
                 key_prefix=self._prefix,
-                socket_timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
+                connection_pool=pool,
             )
             self._async = (loop, AsyncMovingWindowRateLimiter(storage))
         return self._async[1]

@@ -240,3 +240,18 @@ platform_settings = Table(
     Column("value", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# --- key ring (platform keys; not tenant data) -------------------------------------------
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),  # RFC 7638 JWK thumbprint
+    Column("state", String(16), nullable=False),  # active, verify-only, retired
+    Column("public_key", LargeBinary, nullable=False),
+    Column("private_key_sealed", LargeBinary, nullable=True),  # AES-GCM; dropped on retire
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("verify_until", DateTime(timezone=True), nullable=True),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_signing_keys_state", signing_keys.c.state)

@@ -1,0 +1,1 @@
+"""Keys, signatures (DSSE envelopes) and field encryption."""
