@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 
 def create_store_engine(url: str) -> Engine:
@@ -15,14 +16,14 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=16,
-        )
+        connect_args = {"check_same_thread": False, "timeout": 30}
+        if not database or database == ":memory:":
+            # One shared connection, or every checkout would see a new empty database.
+            engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+            event.listen(engine, "connect", _configure_sqlite)
+            return engine
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=16)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
