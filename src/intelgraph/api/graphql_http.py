@@ -23,6 +23,7 @@ from intelgraph.api.persisted import (
     document_sha256,
 )
 from intelgraph.api.responses import JSONResponse
+from intelgraph.api.rewrite import Rewrite, rewrite_document
 from intelgraph.audit import service as audit
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.versioning import API_VERSION
@@ -41,6 +42,7 @@ from intelgraph.obs.metrics import Metrics
 MAX_GRAPHQL_BODY = 1_000_000
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 DEPRECATIONS_DOC = "/docs/api/deprecations.md"
+REWRITE_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class GraphQLEndpoint:
         self.engine = engine
         self.clock = clock
         self.metrics = metrics
+        self._rewrites: dict[str, Rewrite] = {}
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -92,6 +95,7 @@ class GraphQLEndpoint:
         headers: dict[str, str] = {}
         if context.deprecated_fields_used:
             self._report_deprecations(principal, context, outcome.body, headers)
+            self._offer_rewrite(principal, executor, document, outcome.body, headers)
         media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else None
         response = JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
         if media is not None:
@@ -196,6 +200,30 @@ class GraphQLEndpoint:
         tenant = principal.tenant_id or "operator"
         for field in used:
             self.metrics.deprecated_field_usage.labels(field, tenant).inc()
+
+    def _offer_rewrite(
+        self,
+        principal: Principal,
+        executor: GraphQLExecutor,
+        document: ResolvedDocument,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> None:
+        """Hint the same operation on the replacements, registered so the client can switch."""
+        rewrite = self._rewrites.get(document.sha256)
+        if rewrite is None:
+            rewrite = rewrite_document(executor.schema, document.text)
+            if len(self._rewrites) >= REWRITE_CACHE_SIZE:
+                self._rewrites.clear()
+            self._rewrites[document.sha256] = rewrite
+        if not rewrite.is_rewritten or rewrite.document is None:
+            return
+        registered = self.registry.register(principal.tenant_id, rewrite.document, origin="rewrite")
+        body.setdefault("extensions", {})["rewriteHint"] = {
+            "documentId": f"sha256:{registered.sha256}",
+            "document": registered.document,
+        }
+        headers["X-IG-Rewrite-Hint"] = f"sha256:{registered.sha256}"
 
 
 def _not_found(message: str) -> IntelGraphError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from intelgraph.cli import audit, graph, keys, platform, serve, tenant
+from intelgraph.cli import audit, graph, keys, platform, pq, serve, tenant
 
 app = typer.Typer(
     help="IntelGraph: multi-tenant intelligence graph service.",
@@ -17,6 +17,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(platform.app, name="platform")
+app.add_typer(pq.app, name="pq")
 app.add_typer(serve.demo_app, name="demo")
 app.add_typer(serve.db_app, name="db")
 app.add_typer(graph.analytics_app, name="analytics")

@@ -40,6 +40,8 @@ class ManifestOperation(BaseModel):
 
 
 class Manifest(BaseModel):
+    """``{"operations": [...]}`` plus whatever else the file holds (kept on output)."""
+
     model_config = ConfigDict(extra="allow")
 
     operations: list[ManifestOperation]
@@ -65,10 +67,8 @@ def load_manifest(path: Path) -> tuple[dict[str, Any], Manifest]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise IntelGraphError(
-            VALIDATION,
-            f"{path}: {where}: {first['msg']} (ids look like getEntityById:v1)",
-        ) from exc
+        hint = " (ids look like getEntityById:v1)" if first["loc"][-1:] == ("id",) else ""
+        raise IntelGraphError(VALIDATION, f"{path}: {where}: {first['msg']}{hint}") from exc
     seen: set[str] = set()
     for operation in manifest.operations:
         if operation.id in seen:
@@ -153,3 +153,36 @@ def _split(operation_id: str) -> tuple[str, int]:
     found = OPERATION_ID.match(operation_id)
     assert found is not None  # ids are validated when the manifest is loaded
     return found["name"], int(found["version"])
+
+
+@app.command("register")
+@friendly_errors
+def register(
+    manifest_path: Path = typer.Argument(
+        ..., metavar="FILE", help='JSON file {"operations": [{"id", "document", "roles"}]}'
+    ),
+    tenant: str = typer.Option(
+        None, "--tenant", help="Register for one tenant only (default: every tenant)"
+    ),
+) -> None:
+    """Register a manifest's operations (validated against the newest schema first)."""
+    from intelgraph.api.evolution_http import check_document
+    from intelgraph.cli.context import services
+
+    _, manifest = load_manifest(manifest_path)
+    svc = services()
+    newest = build_schema("1.1")
+    for operation in manifest.operations:
+        try:
+            check_document(newest, operation.document)
+        except IntelGraphError as err:
+            raise IntelGraphError(VALIDATION, f"{operation.id}: {err.message}") from err
+    tenant_id = svc.tenants.get_tenant(tenant).id if tenant else None
+    table = Table("operation", "documentId", "scope")
+    for operation in manifest.operations:
+        registered = svc.persisted_queries.register(
+            tenant_id, operation.document, operation.id, tuple(operation.roles), "operator"
+        )
+        table.add_row(operation.id, f"sha256:{registered.sha256[:16]}…", registered.tenant_id)
+    console.print(table)
+    console.print(f"{len(manifest.operations)} operation(s) registered")

@@ -113,7 +113,9 @@ def assign_cluster_ids(
     created: list[str] = []
     merged: dict[str, str] = {}
     split: dict[str, str] = {}
-    members = {k: list(v) for k, v in previous.members().items()}
+    # Untouched clusters share their member lists with the previous assignment (never
+    # mutated), so a small change to a large assignment stays cheap.
+    members = dict(previous.members())
     for index, part in enumerate(parts):
         heirlooms = sorted(inherited.get(index, []), key=lambda c: (ordinals.get(c, 0), c))
         if heirlooms:
@@ -137,7 +139,8 @@ def assign_cluster_ids(
         for record_id in part:
             record_clusters[record_id] = cluster_id
         members[cluster_id] = list(part)
-    assignment = ClusterAssignment(
+    # Built from validated parts: skip re-validating every entry of a large assignment.
+    assignment = ClusterAssignment.model_construct(
         record_clusters=record_clusters,
         cluster_ordinals=cluster_ordinals,
         next_ordinal=next_ordinal,

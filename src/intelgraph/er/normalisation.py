@@ -81,8 +81,43 @@ _LEGAL_FORMS = frozenset(
         "pte",
         "kk",
         "kg",
+        "dac",
+        "sl",
         "the",
     }
+)
+
+# Spelled-out legal forms, removed as phrases before single-word forms are dropped.
+_LEGAL_FORM_PHRASES = tuple(
+    f" {phrase} "
+    for phrase in (
+        "public limited company",
+        "limited liability company",
+        "limited liability partnership",
+        "designated activity company",
+        "proprietary limited",
+        "private limited",
+        "gesellschaft mit beschrankter haftung",
+        "aktiengesellschaft",
+        "societe anonyme",
+        "societe a responsabilite limitee",
+        "sociedad limitada",
+        "sociedad anonima",
+        "societa per azioni",
+        "societa a responsabilita limitata",
+        "besloten vennootschap",
+        "naamloze vennootschap",
+        "kabushiki kaisha",
+        "l l c",
+        "s a r l",
+        "s p a",
+        "s r l",
+        "b v",
+        "n v",
+        "s a",
+        "s l",
+        "k k",
+    )
 )
 
 _ADDRESS_ABBREVIATIONS = {
@@ -188,7 +223,11 @@ def normalise_name(raw: str) -> str:
 
 def normalise_organization_name(raw: str) -> str:
     """An organisation name as text without legal forms ("The Acme Co., Ltd." -> "acme")."""
-    tokens = normalise_text(raw.replace("&", " and ")).split()
+    text = f" {normalise_text(raw.replace('&', ' and '))} "
+    for phrase in _LEGAL_FORM_PHRASES:
+        if phrase in text:
+            text = text.replace(phrase, " ")
+    tokens = text.split()
     kept = [t for t in tokens if t not in _LEGAL_FORMS]
     return " ".join(kept if kept else tokens)
 
@@ -220,8 +259,15 @@ def normalise_email(raw: str, *, gmail_canonical: bool = True) -> str:
     return f"{local}@{domain}"
 
 
+_PLAIN_INTERNATIONAL = re.compile(r"\+[0-9][0-9 .\-]{6,20}")
+
+
 def normalise_phone(raw: str, *, region: str = "US") -> str:
     """A phone number in E.164 (``+441632960961``), or its digits when it cannot be parsed."""
+    if _PLAIN_INTERNATIONAL.fullmatch(raw):
+        # Already international with only separators: E.164 is "+" and the digits. Parsing
+        # with libphonenumber would give the same, at a hundred times the cost.
+        return "+" + "".join(_DIGIT_GROUPS.findall(raw))
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jellyfish
 import numpy as np
 import numpy.typing as npt
+import phonenumbers
 
 from intelgraph.er.config import (
     KeyTransform,
@@ -29,6 +31,8 @@ from intelgraph.er.nicknames import nickname_root
 from intelgraph.er.normalisation import (
     MISSING_DATE,
     AttributeKind,
+    normalise_country,
+    normalise_phone,
     normalise_value,
     parse_date,
 )
@@ -218,11 +222,17 @@ def _level_features(test: LevelTest, algorithm: str) -> Iterable[str]:
             return ()
 
 
-def _raw(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _raw_values(records: Sequence[Record], attribute: str) -> list[str | None]:
+    """The stripped value of ``attribute`` in each record, None when absent or blank."""
+    values: list[str | None] = []
+    for record in records:
+        value = record.attributes.get(attribute)
+        if value is None:
+            values.append(None)
+            continue
+        text = (value if isinstance(value, str) else str(value)).strip()
+        values.append(text or None)
+    return values
 
 
 def check_records(records: Sequence[Record], config: ResolutionConfig) -> None:
@@ -253,9 +263,18 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
     prepared = PreparedRecords(config, [r.record_id for r in records])
     options = config.normalisation.options()
     for attribute, kind in config.attributes.items():
-        raws = [_raw(r.attributes.get(attribute)) for r in records]
+        raws = _raw_values(records, attribute)
         if kind is AttributeKind.DATE:
             _prepare_dates(prepared, attribute, raws, day_first=options.day_first)
+            continue
+        if kind is AttributeKind.PHONE:
+            regions = _phone_regions(records, options.phone_region)
+            prepared.features[f"{attribute}|value"] = _object_array(
+                [
+                    "" if raw is None else _normalised_phone(raw, region)
+                    for raw, region in zip(raws, regions, strict=True)
+                ]
+            )
             continue
         memo: dict[str, str] = {}
         values: list[str] = []
@@ -274,6 +293,20 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
         if prepared.feature(source, feature).dtype == object:
             prepared.codes(source, feature)
     return prepared
+
+
+def _phone_regions(records: Sequence[Record], default: str) -> list[str]:
+    """Per record, the region to read national phone numbers in: its country, if known."""
+    regions = []
+    for record in records:
+        country = normalise_country(record.attributes.get("country") or "").upper()
+        regions.append(country if country in phonenumbers.SUPPORTED_REGIONS else default)
+    return regions
+
+
+@lru_cache(maxsize=65_536)
+def _normalised_phone(raw: str, region: str) -> str:
+    return normalise_phone(raw, region=region)
 
 
 def _prepare_dates(

@@ -120,8 +120,16 @@ class GammaPatterns:
     def of(cls, gamma: GammaMatrix) -> GammaPatterns:
         if len(gamma) == 0:
             return cls(np.zeros((0, gamma.shape[1]), dtype=np.int64), np.zeros(0))
-        patterns, counts = np.unique(gamma.astype(np.int64), axis=0, return_counts=True)
-        return cls(patterns, counts.astype(np.float64))
+        # One integer per row (levels shifted so null is 0), then a 1-D unique: far faster
+        # than np.unique(axis=0) on the matrix.
+        shifted = gamma.astype(np.int64) + 1
+        base = int(shifted.max()) + 1
+        codes = np.zeros(len(gamma), dtype=np.int64)
+        for column in range(gamma.shape[1]):
+            codes = codes * base + shifted[:, column]
+        unique_codes, first, counts = np.unique(codes, return_index=True, return_counts=True)
+        del unique_codes
+        return cls(gamma[first].astype(np.int64), counts.astype(np.float64))
 
 
 @dataclass(frozen=True)
