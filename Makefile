@@ -27,7 +27,7 @@ services:
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
-	$(VENV)/bin/mypy --strict src/intelgraph/kernel src/intelgraph/store src/intelgraph/crypto src/intelgraph/billing
+	$(VENV)/bin/mypy --strict $(wildcard src/intelgraph/kernel src/intelgraph/store src/intelgraph/crypto src/intelgraph/billing)
 
 test: install services lint
 	$(VENV)/bin/pytest -q

@@ -101,9 +101,7 @@ class Harness:
         key: str = response.json()["apiKey"]
         return key
 
-    def ingest(
-        self, key: str, lines: list[dict[str, Any]] | bytes, **params: Any
-    ) -> Any:
+    def ingest(self, key: str, lines: list[dict[str, Any]] | bytes, **params: Any) -> Any:
         import orjson
 
         body = lines if isinstance(lines, bytes) else b"\n".join(orjson.dumps(x) for x in lines)
@@ -126,9 +124,7 @@ class Harness:
 def harness(settings: Settings) -> Iterator[Harness]:
     services = build_services(settings)
     with TestClient(create_app(services=services)) as client:
-        yield Harness(
-            client, services, {"Authorization": f"Bearer {settings.operator_key}"}
-        )
+        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 
 
 def person(external_id: str, label: str, **attributes: str) -> dict[str, Any]:

@@ -35,12 +35,6 @@ class Metrics:
             ["field", "tenant"],
             registry=self.registry,
         )
-        self.policy_decisions = Counter(
-            "intelgraph_policy_denials_total",
-            "Actions denied by policy",
-            ["action"],
-            registry=self.registry,
-        )
         # quotas (gateway/quotas.py, quotas/limiter.py)
         self.quota_rejections = Counter(
             "intelgraph_quota_rejections_total",
