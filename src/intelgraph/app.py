@@ -22,7 +22,13 @@ from starlette.routing import Route
 from intelgraph.api.admin_http import AdminApi
 from intelgraph.api.evolution_http import EvolutionApi
 from intelgraph.api.executor import GraphQLExecutor
-from intelgraph.api.graphql_http import GraphQLEndpoint, deprecations_page, graphiql
+from intelgraph.api.graphql_http import (
+    GRAPHQL_RESPONSE,
+    GraphQLEndpoint,
+    deprecations_page,
+    graphiql,
+    wants_graphql_response,
+)
 from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint
 from intelgraph.api.limits import QueryLimits
@@ -207,7 +213,10 @@ def create_app_from_env() -> Starlette:
 
 async def _intelgraph_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntelGraphError)
-    return error_response(exc, request_id_of(request.scope))
+    response = error_response(exc, request_id_of(request.scope))
+    if wants_graphql_response(request):
+        response.headers["content-type"] = GRAPHQL_RESPONSE
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -96,10 +96,9 @@ class GraphQLEndpoint:
         if context.deprecated_fields_used:
             self._report_deprecations(principal, context, outcome.body, headers)
             self._offer_rewrite(principal, executor, document, outcome.body, headers)
-        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else None
         response = JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
-        if media is not None:
-            response.headers["content-type"] = media
+        if wants_graphql_response(request):
+            response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
 
     def resolve_document(self, principal: Principal, request: GraphQLRequest) -> ResolvedDocument:
@@ -218,12 +217,21 @@ class GraphQLEndpoint:
             self._rewrites[document.sha256] = rewrite
         if not rewrite.is_rewritten or rewrite.document is None:
             return
-        registered = self.registry.register(principal.tenant_id, rewrite.document, origin="rewrite")
+        # The rewrite is as restricted as the operation it came from.
+        roles = document.persisted.roles if document.persisted is not None else ()
+        registered = self.registry.register(
+            principal.tenant_id, rewrite.document, roles=roles, origin="rewrite"
+        )
         body.setdefault("extensions", {})["rewriteHint"] = {
             "documentId": f"sha256:{registered.sha256}",
             "document": registered.document,
         }
         headers["X-IG-Rewrite-Hint"] = f"sha256:{registered.sha256}"
+
+
+def wants_graphql_response(request: Request) -> bool:
+    """Whether a /graphql client accepts ``application/graphql-response+json``."""
+    return request.url.path == "/graphql" and GRAPHQL_RESPONSE in request.headers.get("accept", "")
 
 
 def _not_found(message: str) -> IntelGraphError:

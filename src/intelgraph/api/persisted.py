@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, insert, or_, select
+from sqlalchemy import Engine, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from intelgraph.kernel.clock import Clock
@@ -142,7 +142,7 @@ class PersistedQueryRegistry:
                 )
         existing = self.find_by_hash(scope, sha)
         if existing is not None and existing.tenant_id == scope:
-            return existing
+            return self._name_existing(existing, operation_id, roles)
         operation = PersistedOperation(scope, sha, operation_id, document, roles, origin)
         try:
             with self._engine.begin() as conn:
@@ -164,6 +164,35 @@ class PersistedQueryRegistry:
             raise
         self._cache(operation)
         return operation
+
+    def _name_existing(
+        self, existing: PersistedOperation, operation_id: str | None, roles: tuple[str, ...]
+    ) -> PersistedOperation:
+        """A document seen before (APQ, a rewrite hint) gets the id and roles asked for now.
+
+        Raises VALIDATION when it is already registered under another id.
+        """
+        if operation_id is not None and existing.operation_id not in (None, operation_id):
+            raise IntelGraphError(
+                VALIDATION,
+                f"this document is already registered as {existing.operation_id!r}",
+            )
+        new_id = operation_id or existing.operation_id
+        new_roles = roles or existing.roles
+        if (new_id, new_roles) == (existing.operation_id, existing.roles):
+            return existing
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(persisted_queries)
+                .where(
+                    persisted_queries.c.tenant_id == existing.tenant_id,
+                    persisted_queries.c.sha256 == existing.sha256,
+                )
+                .values(operation_id=new_id, roles=list(new_roles))
+            )
+        named = replace(existing, operation_id=new_id, roles=new_roles)
+        self._cache(named)
+        return named
 
     def list_operations(self, tenant_id: str | None) -> list[PersistedOperation]:
         """Operations of one scope (the platform's when ``tenant_id`` is None)."""
