@@ -50,7 +50,10 @@ class CandidatePairs:
 
     def id_pairs(self, record_ids: Sequence[str]) -> list[tuple[str, str]]:
         """The pairs as record-id tuples."""
-        return [(record_ids[a], record_ids[b]) for a, b in zip(self.left, self.right, strict=True)]
+        return [
+            (record_ids[a], record_ids[b])
+            for a, b in zip(self.left.tolist(), self.right.tolist(), strict=True)
+        ]
 
 
 _KEY_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)

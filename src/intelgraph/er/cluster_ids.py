@@ -34,6 +34,18 @@ class ClusterAssignment(BaseModel):
 
     _members: dict[str, list[str]] | None = PrivateAttr(default=None)
 
+    def __eq__(self, other: object) -> bool:
+        # The cached member map is derived data: equality is on the fields alone.
+        if not isinstance(other, ClusterAssignment):
+            return NotImplemented
+        return (self.record_clusters, self.cluster_ordinals, self.next_ordinal) == (
+            other.record_clusters,
+            other.cluster_ordinals,
+            other.next_ordinal,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def members(self) -> Mapping[str, list[str]]:
         """Cluster id to its record ids (computed once per assignment)."""
         if self._members is None:
@@ -55,7 +67,8 @@ class ClusterIdChanges(BaseModel):
     split: dict[str, str] = {}
 
 
-def _default_cluster_id() -> str:
+def random_cluster_id() -> str:
+    """A new opaque cluster id (``clu_`` and random base32), the default id factory."""
     return new_id("clu")
 
 
@@ -87,7 +100,7 @@ def _parts(
 def assign_cluster_ids(
     previous: ClusterAssignment,
     components: Iterable[Collection[str]],
-    new_cluster_id: Callable[[], str] = _default_cluster_id,
+    new_cluster_id: Callable[[], str] = random_cluster_id,
 ) -> ClusterIdChanges:
     """Ids for ``components`` that keep, merge and split previous ids as described above.
 

@@ -34,6 +34,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 # A crossed reading must beat the straight one by this much summed Jaro-Winkler to count.
 _SWAP_MARGIN = 0.1
+# String metrics run per distinct value pair when those are under this share of pairs.
+_DEDUPLICATE_BELOW = 0.7
+_PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
 _SIMILARITY: dict[LevelTest, Callable[..., float]] = {
@@ -187,20 +190,32 @@ class _LevelEvaluator:
         self._metrics: dict[LevelTest, npt.NDArray[np.float64]] = {}
 
     def _metric(self, test: LevelTest, pending: IndexArray) -> npt.NDArray[np.float64]:
-        """The metric for ``pending`` pairs, computed on first request for those pairs."""
+        """The metric for ``pending`` pairs, computed on first request for those pairs.
+
+        Values repeat (many pairs compare "john" with "james"), so when distinct value
+        pairs are markedly fewer than pairs, the metric runs once per distinct pair.
+        """
         values = self._metrics.get(test)
         if values is None:
             values = np.full(len(self.lv), np.nan)
-            lv = self.view.left_strings(self.source, pending)
-            rv = self.view.right_strings(self.source, pending)
+            rows, expand = pending, None
+            with np.errstate(over="ignore"):
+                keys = self.lv[pending].view(np.uint64) * _PAIR_MULTIPLIER + self.rv[pending].view(
+                    np.uint64
+                )
+            distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            if len(distinct) < _DEDUPLICATE_BELOW * len(pending):
+                rows, expand = pending[first], inverse
+            lv = self.view.left_strings(self.source, rows)
+            rv = self.view.right_strings(self.source, rows)
             levels = [lvl for lvl in self.spec.levels if lvl.test is test]
             if test in _SIMILARITY:
                 cutoff = min(lvl.at_least or 0.0 for lvl in levels)
-                values[pending] = similarity(test, lv, rv, cutoff)
+                computed = similarity(test, lv, rv, cutoff).astype(np.float64)
             else:
-                values[pending] = distance(
-                    test, lv, rv, int(max(lvl.at_most or 0 for lvl in levels))
-                )
+                cutoff_edits = int(max(lvl.at_most or 0 for lvl in levels))
+                computed = distance(test, lv, rv, cutoff_edits).astype(np.float64)
+            values[pending] = computed if expand is None else computed[expand]
             self._metrics[test] = values
         return values[pending]
 

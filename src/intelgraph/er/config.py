@@ -47,6 +47,8 @@ class LevelTest(StrEnum):
 
 
 class PhoneticAlgorithm(StrEnum):
+    """Phonetic codes from jellyfish; metaphone is the default for ``phonetic`` levels."""
+
     METAPHONE = "metaphone"
     SOUNDEX = "soundex"
     NYSIIS = "nysiis"
@@ -64,6 +66,7 @@ class KeyTransform(StrEnum):
     YEAR = "year"
     YEAR_MONTH = "year_month"
     TOKENS = "tokens"
+    SORTED_TOKENS = "sorted_tokens"
     UNORDERED = "unordered"
 
 
@@ -112,6 +115,7 @@ TRANSFORM_KINDS: Mapping[KeyTransform, frozenset[AttributeKind]] = {
     KeyTransform.YEAR: frozenset({AttributeKind.DATE}),
     KeyTransform.YEAR_MONTH: frozenset({AttributeKind.DATE}),
     KeyTransform.TOKENS: _STRING_KINDS,
+    KeyTransform.SORTED_TOKENS: _STRING_KINDS,
     KeyTransform.UNORDERED: _STRING_KINDS,
 }
 
@@ -244,6 +248,8 @@ class TrainingSpec(_Spec):
 
 
 class NormalisationSpec(_Spec):
+    """Origin-dependent normalisation: phone region, date order, Gmail address rules."""
+
     phone_region: str = "US"
     day_first: bool = True
     gmail_canonical: bool = True
@@ -258,6 +264,7 @@ class NormalisationSpec(_Spec):
         return self
 
     def options(self) -> NormalisationOptions:
+        """The options the normalisers take."""
         return NormalisationOptions(self.phone_region, self.day_first, self.gmail_canonical)
 
 
@@ -348,6 +355,7 @@ class ResolutionConfig(_Spec):
         raise IntelGraphError(VALIDATION, f"config {self.version!r} has no comparison {name!r}")
 
     def kind_of(self, field: str) -> AttributeKind:
+        """The kind of attribute ``field`` (KeyError if the config does not declare it)."""
         return self.attributes[field]
 
 
@@ -383,7 +391,8 @@ def parse_config(data: Any, *, source: str = "config") -> ResolutionConfig:
         problems = []
         for error in exc.errors(include_url=False):
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{_location(tuple(error['loc']), data)}: {message}")
+            loc = tuple(error["loc"])
+            problems.append(f"{_location(loc, data)}: {message}" if loc else message)
         raise IntelGraphError(
             VALIDATION,
             f"invalid ER config {source}: " + "; ".join(problems),
@@ -421,7 +430,22 @@ def default_config(entity_type: EntityType | str) -> ResolutionConfig:
     return parse_config_text(text, source=f"intelgraph/er/configs/{name}")
 
 
+def _sha256_of(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def config_fingerprint(config: ResolutionConfig) -> str:
     """A sha256 of the config's canonical JSON: equal configs have equal fingerprints."""
-    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _sha256_of(config.model_dump(mode="json"))
+
+
+def comparison_fingerprint(config: ResolutionConfig) -> str:
+    """A sha256 of what decides a pair's levels (attributes, normalisation, swaps,
+    comparisons): a model fits every config with the same one, whatever its blocking."""
+    return _sha256_of(
+        config.model_dump(
+            mode="json",
+            include={"entity_type", "attributes", "normalisation", "swappable", "comparisons"},
+        )
+    )

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Decision(StrEnum):
+    """What to do with a pair: merge it, ask a person, or leave it apart."""
+
     AUTO_MERGE = "AUTO_MERGE"
     REVIEW = "REVIEW"
     NO_MATCH = "NO_MATCH"
@@ -48,7 +50,8 @@ def decide_all(
     match_probability: npt.NDArray[np.float64], thresholds: Thresholds
 ) -> npt.NDArray[np.object_]:
     """The decision of every pair, vectorised."""
-    decisions = np.full(len(match_probability), Decision.NO_MATCH, dtype=object)
+    decisions = np.empty(len(match_probability), dtype=object)
+    decisions.fill(Decision.NO_MATCH)
     decisions[match_probability >= thresholds.review] = Decision.REVIEW
     decisions[match_probability >= thresholds.auto_merge] = Decision.AUTO_MERGE
     return decisions

@@ -20,8 +20,8 @@ from intelgraph.er.blocking import BlockingIndex, CandidatePairs, candidate_pair
 from intelgraph.er.cluster_ids import (
     ClusterAssignment,
     ClusterIdChanges,
-    _default_cluster_id,
     assign_cluster_ids,
+    random_cluster_id,
 )
 from intelgraph.er.clustering import (
     ChainingGuard,
@@ -96,6 +96,17 @@ class Resolution:
         """Every scored pair at review level or above, with its decision."""
         return list(_pair_decisions(self.record_ids, self.scored, self.thresholds))
 
+    def scored_id_pairs(self) -> Iterator[tuple[str, str, float]]:
+        """Every scored candidate pair as (left id, right id, match probability)."""
+        ids = self.record_ids
+        for left, right, probability in zip(
+            self.scored.left.tolist(),
+            self.scored.right.tolist(),
+            self.scored.match_probability.tolist(),
+            strict=True,
+        ):
+            yield ids[left], ids[right], probability
+
     def cluster_labels(self) -> dict[str, str]:
         """Record id to a cluster label (the cluster's smallest record id) for evaluation."""
         return {r: members[0] for members in self.clustering.clusters for r in members}
@@ -103,7 +114,7 @@ class Resolution:
     def assign_ids(
         self,
         previous: ClusterAssignment | None = None,
-        new_cluster_id: Callable[[], str] = _default_cluster_id,
+        new_cluster_id: Callable[[], str] = random_cluster_id,
     ) -> ClusterIdChanges:
         """Stable cluster ids for this batch's clusters given the previous assignment."""
         return assign_cluster_ids(
@@ -248,7 +259,7 @@ class ResolvedIndex:
         cls,
         prepared: PreparedRecords,
         assignment: ClusterAssignment | None = None,
-        new_cluster_id: Callable[[], str] = _default_cluster_id,
+        new_cluster_id: Callable[[], str] = random_cluster_id,
     ) -> ResolvedIndex:
         """An index over ``prepared`` records; records the assignment lacks become singletons."""
         assignment = assignment or ClusterAssignment()
@@ -272,7 +283,7 @@ class ResolvedIndex:
         records: Sequence[Record],
         config: ResolutionConfig,
         assignment: ClusterAssignment | None = None,
-        new_cluster_id: Callable[[], str] = _default_cluster_id,
+        new_cluster_id: Callable[[], str] = random_cluster_id,
     ) -> ResolvedIndex:
         """An index over resolved ``records``; raises VALIDATION for bad records."""
         return cls.from_prepared(prepare(records, config), assignment, new_cluster_id)
@@ -293,6 +304,7 @@ class IncrementalResolution:
     """The outcome of resolving new records into an index."""
 
     record_ids: tuple[str, ...]
+    # Pairs at review level or above; ``left_id`` is the newer record of each pair.
     decisions: tuple[PairDecision, ...]
     changes: ClusterIdChanges
     held: tuple[HeldComponent, ...]
@@ -311,7 +323,7 @@ def resolve_incremental(
     thresholds: Thresholds | None = None,
     *,
     guard: ChainingGuard | None = None,
-    new_cluster_id: Callable[[], str] = _default_cluster_id,
+    new_cluster_id: Callable[[], str] = random_cluster_id,
     clock: Clock | None = None,
 ) -> IncrementalResolution:
     """Resolve ``new_records`` against ``existing_index`` and add them to it.
@@ -338,8 +350,10 @@ def resolve_incremental(
     watch.lap("index")
     candidates = index.blocking.candidates_for(index.prepared, rows)
     watch.lap("block")
+    # Candidates come as (older row, newer row); score them newer first, so that each
+    # decision reads "new record ~ record it matched".
     scored = score_pairs(
-        model, index.prepared, candidates.left, candidates.right, index.frequencies
+        model, index.prepared, candidates.right, candidates.left, index.frequencies
     )
     watch.lap("score")
     record_ids = index.prepared.record_ids

@@ -12,7 +12,7 @@ Missing strings are ``""``; missing date parts are 0 (ordinal -1); missing numbe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -177,6 +177,8 @@ def key_feature_name(transform: KeyTransform, length: int = 1) -> str:
             return f"prefix:{length}"
         case KeyTransform.SOUNDEX | KeyTransform.METAPHONE | KeyTransform.NYSIIS:
             return f"phonetic:{transform.value}"
+        case KeyTransform.SORTED_TOKENS:
+            return "tokens"
         case _:
             return transform.value
 
@@ -222,31 +224,37 @@ def _level_features(test: LevelTest, algorithm: str) -> Iterable[str]:
             return ()
 
 
-def _raw_values(records: Sequence[Record], attribute: str) -> list[str | None]:
+def _stripped(value: object) -> str | None:
+    text = (value if isinstance(value, str) else str(value)).strip()
+    return text or None
+
+
+def _raw_values(attributes: Sequence[Mapping[str, object]], attribute: str) -> list[str | None]:
     """The stripped value of ``attribute`` in each record, None when absent or blank."""
+    memo: dict[object, str | None] = {None: None}
     values: list[str | None] = []
-    for record in records:
-        value = record.attributes.get(attribute)
-        if value is None:
-            values.append(None)
-            continue
-        text = (value if isinstance(value, str) else str(value)).strip()
-        values.append(text or None)
+    for raw in [a.get(attribute) for a in attributes]:
+        try:
+            values.append(memo[raw])
+        except KeyError:
+            values.append(memo.setdefault(raw, _stripped(raw)))
     return values
 
 
 def check_records(records: Sequence[Record], config: ResolutionConfig) -> None:
     """Raise VALIDATION unless every record is of the config's entity type with a unique id."""
-    seen: set[str] = set()
-    for record in records:
-        if not record.record_id:
-            raise IntelGraphError(VALIDATION, "a record has an empty record_id")
-        if record.record_id in seen:
-            raise IntelGraphError(
-                VALIDATION, f"record_id {record.record_id!r} appears more than once"
-            )
-        seen.add(record.record_id)
-        if parse_entity_type(record.entity_type) is not config.entity_type:
+    record_ids = [r.record_id for r in records]
+    if len(set(record_ids)) != len(record_ids) or not all(record_ids):
+        seen: set[str] = set()
+        for record_id in record_ids:
+            if not record_id:
+                raise IntelGraphError(VALIDATION, "a record has an empty record_id")
+            if record_id in seen:
+                raise IntelGraphError(VALIDATION, f"record_id {record_id!r} appears more than once")
+            seen.add(record_id)
+    for entity_type in {r.entity_type for r in records}:
+        if parse_entity_type(entity_type) is not config.entity_type:
+            record = next(r for r in records if r.entity_type == entity_type)
             raise IntelGraphError(
                 VALIDATION,
                 f"record {record.record_id!r} is {record.entity_type}, "
@@ -262,13 +270,14 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
     check_records(records, config)
     prepared = PreparedRecords(config, [r.record_id for r in records])
     options = config.normalisation.options()
+    attributes = [r.attributes for r in records]
     for attribute, kind in config.attributes.items():
-        raws = _raw_values(records, attribute)
+        raws = _raw_values(attributes, attribute)
         if kind is AttributeKind.DATE:
             _prepare_dates(prepared, attribute, raws, day_first=options.day_first)
             continue
         if kind is AttributeKind.PHONE:
-            regions = _phone_regions(records, options.phone_region)
+            regions = _phone_regions(attributes, options.phone_region)
             prepared.features[f"{attribute}|value"] = _object_array(
                 [
                     "" if raw is None else _normalised_phone(raw, region)
@@ -276,16 +285,13 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
                 ]
             )
             continue
-        memo: dict[str, str] = {}
+        memo: dict[str | None, str] = {None: ""}
         values: list[str] = []
         for raw in raws:
-            if raw is None:
-                values.append("")
-                continue
-            normalised = memo.get(raw)
-            if normalised is None:
-                normalised = memo[raw] = normalise_value(raw, kind, options)
-            values.append(normalised)
+            try:
+                values.append(memo[raw])
+            except KeyError:
+                values.append(memo.setdefault(raw, normalise_value(raw or "", kind, options)))
         prepared.features[f"{attribute}|value"] = _object_array(values)
     if config.entity_type.value == "PERSON":
         _derive_name_parts(prepared)
@@ -295,12 +301,16 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
     return prepared
 
 
-def _phone_regions(records: Sequence[Record], default: str) -> list[str]:
+def _phone_regions(attributes: Sequence[Mapping[str, object]], default: str) -> list[str]:
     """Per record, the region to read national phone numbers in: its country, if known."""
+    memo: dict[object, str] = {}
     regions = []
-    for record in records:
-        country = normalise_country(record.attributes.get("country") or "").upper()
-        regions.append(country if country in phonenumbers.SUPPORTED_REGIONS else default)
+    for raw in [a.get("country") for a in attributes]:
+        region = memo.get(raw)
+        if region is None:
+            country = normalise_country(str(raw or "")).upper()
+            region = memo[raw] = country if country in phonenumbers.SUPPORTED_REGIONS else default
+        regions.append(region)
     return regions
 
 

@@ -10,6 +10,8 @@ from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 
 class EntityType(StrEnum):
+    """The entity types the engine resolves, each with its canonical attributes."""
+
     PERSON = "PERSON"
     ORGANIZATION = "ORGANIZATION"
 

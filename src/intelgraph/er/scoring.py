@@ -35,7 +35,7 @@ from intelgraph.er.comparisons import (
     compare_view,
     pair_view,
 )
-from intelgraph.er.config import ResolutionConfig, config_fingerprint
+from intelgraph.er.config import ResolutionConfig, comparison_fingerprint, config_fingerprint
 from intelgraph.er.preparation import PreparedRecords, prepare, source_of
 from intelgraph.er.records import EntityType, Record
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
@@ -99,6 +99,7 @@ class MatchModel(_Data):
     entity_type: EntityType
     config_version: str
     config_fingerprint: str
+    comparison_fingerprint: str
     prior: float = Field(gt=0.0, lt=1.0)
     comparisons: list[ComparisonParameters]
     training: TrainingSummary | None = None
@@ -141,14 +142,17 @@ class MatchModel(_Data):
             raise IntelGraphError(VALIDATION, f"not a valid match model: {problems}") from None
 
     def check_fits(self, config: ResolutionConfig) -> None:
-        """Raise VALIDATION unless the model was trained for ``config``'s comparisons."""
-        expected = [(c.name, [lvl.label for lvl in c.levels]) for c in config.comparisons]
-        actual = [(c.name, [lvl.label for lvl in c.levels]) for c in self.comparisons]
-        if self.entity_type is not config.entity_type or expected != actual:
+        """Raise VALIDATION unless the model was trained for ``config``'s comparisons.
+
+        Blocking rules and training settings may differ; anything that changes how a pair
+        gets its levels (attributes, normalisation, swaps, comparisons) may not.
+        """
+        if comparison_fingerprint(config) != self.comparison_fingerprint:
             raise IntelGraphError(
                 VALIDATION,
                 f"model {self.model_version} (config {self.config_version}) does not fit "
-                f"config {config.version!r}: comparisons or levels differ; retrain the model",
+                f"config {config.version!r}: its attributes, normalisation or comparisons "
+                "differ; retrain the model",
             )
 
     def weight_tables(self) -> list[FloatArray]:
@@ -182,6 +186,7 @@ def new_model(
         entity_type=config.entity_type,
         config_version=config.version,
         config_fingerprint=config_fingerprint(config),
+        comparison_fingerprint=comparison_fingerprint(config),
         prior=prior,
         comparisons=comparisons,
         training=training,

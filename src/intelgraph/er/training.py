@@ -10,6 +10,9 @@
    candidates with ``m`` and ``u`` fixed: expected matches among candidates divided by all
    pairs.
 
+A comparison no session could estimate (no data in it, or every rule blocks on it) gets
+``m = u``: its levels weigh nothing, and the training summary lists it as not estimated.
+
 EM works on distinct gamma patterns with their counts, so a session costs little more
 than comparing its pairs.
 """
@@ -250,7 +253,9 @@ def estimate_m(
         if sessions_per_comparison[column]:
             m.append(_normalised(sums[column] / sessions_per_comparison[column]))
         else:
-            m.append(initial_m(len(spec.levels)))
+            # Nothing learnt (no data, or always blocked on): m = u, every level weighs 0,
+            # so the comparison neither helps nor hurts until a model is trained with it.
+            m.append(np.array(u[column], dtype=np.float64))
             not_estimated.append(spec.name)
     return m, summaries, not_estimated
 
