@@ -60,13 +60,13 @@ class AdminApi:
         ]
 
     async def show_limits(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         self._allow(request, Action.ADMIN_WRITE, "limits", tenant.id)
         return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
 
     async def set_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         body = await json_object(request)
         value = body.get("value")
         if not isinstance(value, int) or isinstance(value, bool):
@@ -86,7 +86,7 @@ class AdminApi:
 
     async def remove_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         self.entitlements.remove_override(
             tenant.id,
             request.path_params["limit"],
@@ -97,7 +97,7 @@ class AdminApi:
 
     async def change_plan(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         body = await json_object(request)
         reason = body.get("reason")
         self.entitlements.change_plan(
@@ -132,7 +132,7 @@ class AdminApi:
         return JSONResponse({"tenants": [t.as_dict() for t in self.tenants.list_tenants()]})
 
     async def show_tenant(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         self._allow(request, Action.ADMIN_WRITE, "tenant", tenant.id)
         return JSONResponse({"tenant": tenant.as_dict()})
 
@@ -155,7 +155,7 @@ class AdminApi:
         return JSONResponse({"tenant": tenant.as_dict()})
 
     async def create_key(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         body = await json_object(request)
         roles = body.get("roles", ["viewer"])
@@ -169,12 +169,12 @@ class AdminApi:
         )
 
     async def list_keys(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         return JSONResponse({"keys": [k.as_dict() for k in self.tenants.list_keys(tenant.id)]})
 
     async def revoke_key(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         self.tenants.revoke_key(tenant.id, request.path_params["key_id"], actor=principal.actor)
         return Response(status_code=204)

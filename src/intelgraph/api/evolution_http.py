@@ -75,7 +75,7 @@ class EvolutionApi:
         return JSONResponse({"operations": [op.as_dict() for op in operations]})
 
     async def api_settings(self, request: Request) -> Response:
-        tenant = self.tenants.get_tenant(request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         principal: Principal = request.scope[PRINCIPAL]
         self.policy.authorize(principal, Action.ADMIN_WRITE, "api_settings", tenant.id)
         body = await json_object(request)

@@ -18,6 +18,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.execution.values import get_variable_values
 
 from intelgraph.api.limits import QueryLimits, check_cost, check_depth, selection_depth
 from intelgraph.kernel.errors import (
@@ -159,7 +160,18 @@ class GraphQLExecutor:
             prepared.depths[operation_name if operation_name else next(iter(prepared.depths))],
             self.limits,
         )
-        check_cost(self.schema, prepared.document, operation, variables or {}, self.limits)
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):  # wrong type, missing required variable, null for non-null
+            raise IntelGraphError(
+                GRAPHQL_VALIDATION,
+                "; ".join(error.message for error in coerced[:5]),
+                {"variableErrors": [error.message for error in coerced[:20]]},
+            )
+        # The cost sees the operation's own variable defaults, not only the field defaults.
+        values = coerced.coerced if hasattr(coerced, "coerced") else coerced
+        check_cost(self.schema, prepared.document, operation, dict(values), self.limits)
         result = execute_sync(
             self.schema,
             prepared.document,
@@ -181,7 +193,7 @@ class GraphQLExecutor:
         if isinstance(original, IntelGraphError):
             shape = original.to_graphql_error()
             code = original.error
-        elif original is not None:
+        elif original is not None and not isinstance(original, GraphQLError):
             log.error("resolver failed", exc_info=original)
             code = INTERNAL
             shape = IntelGraphError(INTERNAL, "internal error; the request id is in the logs")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
@@ -84,13 +86,17 @@ class GraphQLEndpoint:
         executor = self.executors[version]
         prepared = executor.prepare(document.text, document.sha256)
         context = RequestContext(principal=principal, graph=self.graph, api_version=version)
-        outcome = executor.execute(
+        run = functools.partial(
+            executor.execute,
             prepared,
             graphql_request.variables,
             graphql_request.operation_name,
             context,
             allow_mutation=request.method != "GET",
         )
+        # Reads run on the loop (ADR 002); a mutation writes, so it goes to the thread pool.
+        is_mutation = prepared.operation(graphql_request.operation_name).operation.value
+        outcome = await run_in_threadpool(run) if is_mutation == "mutation" else run()
         request.scope["state"]["operation"] = outcome.operation_label
         headers: dict[str, str] = {}
         if context.deprecated_fields_used:

@@ -28,6 +28,11 @@ def _ctx(info: GraphQLResolveInfo) -> RequestContext:
     return context
 
 
+def _or(value: int | None, default: int) -> int:
+    """An explicit ``null`` argument means the documented default."""
+    return default if value is None else value
+
+
 @json_scalar.serializer
 def serialize_json(value: Any) -> Any:
     return value
@@ -60,7 +65,7 @@ def resolve_search(
     after: str | None = None,
 ) -> Any:
     ctx = _ctx(info)
-    return ctx.graph.search(ctx.principal, q, types, limit, after)
+    return ctx.graph.search(ctx.principal, q, types, _or(limit, 25), after)
 
 
 @query.field("neighbors")
@@ -73,7 +78,7 @@ def resolve_neighbors(
     relationshipTypes: list[str] | None = None,
 ) -> Any:
     ctx = _ctx(info)
-    return ctx.graph.neighbors(ctx.principal, id, hops, limit, relationshipTypes)
+    return ctx.graph.neighbors(ctx.principal, id, _or(hops, 1), _or(limit, 50), relationshipTypes)
 
 
 @query.field("pathBetween")
@@ -85,7 +90,7 @@ def resolve_path(
     maxHops: int = 3,
 ) -> GraphPath | None:
     ctx = _ctx(info)
-    return ctx.graph.path_between(ctx.principal, fromId, toId, maxHops)
+    return ctx.graph.path_between(ctx.principal, fromId, toId, _or(maxHops, 3))
 
 
 @query.field("pagerankTop")
@@ -96,7 +101,7 @@ def resolve_pagerank(
     type: str | None = None,
 ) -> Any:
     ctx = _ctx(info)
-    return ctx.graph.pagerank_top(ctx.principal, limit, type)
+    return ctx.graph.pagerank_top(ctx.principal, _or(limit, 20), type)
 
 
 @page_type.field("nextCursor")

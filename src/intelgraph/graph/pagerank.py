@@ -92,14 +92,18 @@ def compute_pagerank(
     Every node gets a score (isolated nodes included) and the scores sum to 1; an empty
     ``node_ids`` gives ``{}``. Edges naming an id not in ``node_ids`` are ignored,
     self-loops are dropped, repeated ids in ``node_ids`` count once. ``edges`` may be any
-    iterable of pairs and is read once. Raises ValueError if ``damping`` is not in [0, 1].
+    iterable of pairs and is read once. Raises ValueError if ``damping`` is not in [0, 1]
+    or the edges do not come in pairs.
     """
     _check_damping(damping)
-    unique_ids = list(dict.fromkeys(node_ids))
+    unique_ids: Sequence[str] = node_ids
+    index = dict(zip(node_ids, range(len(node_ids)), strict=True))
+    if len(index) != len(node_ids):  # repeated ids: number each distinct id once
+        unique_ids = list(dict.fromkeys(node_ids))
+        index = dict(zip(unique_ids, range(len(unique_ids)), strict=True))
     n_nodes = len(unique_ids)
     if n_nodes == 0:
         return {}
-    index = dict(zip(unique_ids, range(n_nodes), strict=True))
     # One C-level pass: flatten the pairs and look every endpoint up, -1 when unknown.
     ends = list(map(index.get, chain.from_iterable(edges), repeat(-1)))
     if len(ends) % 2:

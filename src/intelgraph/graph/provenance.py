@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -47,8 +47,11 @@ def link_hash(
 
 
 def _timestamp(moment: datetime) -> str:
-    # Microsecond UTC without tz suffix: the same on SQLite (naive) and PostgreSQL.
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
+    # Microsecond UTC without tz suffix: the same on SQLite (naive, stored as UTC) and on
+    # PostgreSQL (aware, in the session's time zone).
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

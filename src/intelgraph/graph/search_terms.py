@@ -1,7 +1,8 @@
 """Search terms: the tokens of an entity that `searchEntities` matches by prefix.
 
-Terms are folded to ASCII lower-case letters and digits, so a prefix range
-``[t, t⁺)`` means the same under every database collation.
+Terms are case-folded with accents removed (``Zoë`` → ``zoe``, ``Москва`` → ``москва``);
+the prefix range ``[t, t⁺)`` assumes code-point order, which the ``term`` column's binary
+collation gives on SQLite and PostgreSQL (see migration 0006).
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ SEARCHABLE_ATTRIBUTES = (
     "domain",
 )
 MAX_TERM_LENGTH = 64
-_SPLIT = re.compile(r"[^a-z0-9]+")
+_SPLIT = re.compile(r"[\W_]+")
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII with accents removed (``Zoë`` → ``zoe``)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    """Case-folded, compatibility-decomposed, accents removed (``Zoë`` → ``zoe``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def tokens(text: str) -> list[str]:
-    """The folded alphanumeric tokens of ``text``."""
+    """The folded word tokens of ``text`` (letters and digits of any script)."""
     return [token[:MAX_TERM_LENGTH] for token in _SPLIT.split(fold(text)) if token]
 
 

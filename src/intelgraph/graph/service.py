@@ -188,7 +188,9 @@ class GraphService:
             items, total = repo.search_entity_ids(
                 conn, tenant_id, prefixes, types, after_id, limit + 1
             )
-        next_cursor = encode_cursor(items[limit - 1].id) if len(items) > limit else None
+        next_cursor = (
+            encode_cursor(items[limit - 1].id) if limit > 0 and len(items) > limit else None
+        )
         return EntityPage(items=items[:limit], next_cursor=next_cursor, total=total)
 
     def neighbors(
@@ -199,13 +201,15 @@ class GraphService:
         limit: int = 50,
         relationship_types: Sequence[str] | None = None,
     ) -> Subgraph:
-        """The entities within ``hops`` of an entity (either direction), nearest first.
+        """At most ``limit`` entities (the start included) within ``hops``, nearest first.
 
         Raises ENTITY_NOT_FOUND for an unknown id, VALIDATION for hops outside 1..3.
         """
         tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
         if not 1 <= hops <= MAX_HOPS:
             raise IntelGraphError(VALIDATION, f"hops must be between 1 and {MAX_HOPS}")
+        if limit < 1:
+            raise IntelGraphError(VALIDATION, "limit must be at least 1 (the start entity)")
         with self._engine.connect() as conn:
             start = repo.get_entity(conn, tenant_id, entity_id)
             if start is None:
@@ -214,14 +218,14 @@ class GraphService:
             edges: dict[str, Relationship] = {}
             frontier = [entity_id]
             for hop in range(1, hops + 1):
-                if not frontier or len(chosen) > limit:
+                if not frontier or len(chosen) >= limit:
                     break
                 next_frontier: list[str] = []
                 for rel in repo.edges_touching(
                     conn, tenant_id, frontier, relationship_types, EDGE_BUDGET_PER_HOP
                 ):
                     for end in (rel.from_id, rel.to_id):
-                        if end not in chosen and len(chosen) <= limit:
+                        if end not in chosen and len(chosen) < limit:
                             chosen[end] = hop
                             next_frontier.append(end)
                     if rel.from_id in chosen and rel.to_id in chosen:

@@ -15,8 +15,16 @@ def decode_cursor(cursor: str) -> str:
     """The key a cursor stands for; raises IntelGraphError(VALIDATION) if it is not ours."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        key = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        decoded = key.decode("utf-8")
     except (ValueError, UnicodeError) as exc:
-        raise IntelGraphError(
-            VALIDATION, "cursor is not valid: pass the nextCursor from a previous page"
-        ) from exc
+        raise _invalid() from exc
+    if not decoded:
+        raise _invalid()
+    return decoded
+
+
+def _invalid() -> IntelGraphError:
+    return IntelGraphError(
+        VALIDATION, "cursor is not valid: pass the nextCursor from a previous page"
+    )

@@ -26,7 +26,14 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=16)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Sessions in UTC, whatever the server's TimeZone: stored times are compared as UTC.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import (
     AUTH_INVALID_KEY,
     KEY_NOT_FOUND,
+    POLICY_DENIED,
     TENANT_EXISTS,
     TENANT_NOT_FOUND,
     TENANT_SUSPENDED,
@@ -112,6 +113,24 @@ class TenantService:
             tenant = repo.find_tenant(conn, slug_or_id)
         if tenant is None:
             raise IntelGraphError(TENANT_NOT_FOUND, f"no tenant with slug or id {slug_or_id!r}")
+        return tenant
+
+    def tenant_for(self, principal: Principal, slug_or_id: str) -> Tenant:
+        """The tenant a request path names. A tenant principal naming any tenant but its own
+        gets POLICY_DENIED whether or not that tenant exists (no existence oracle).
+
+        Raises TENANT_NOT_FOUND (operator only) or POLICY_DENIED.
+        """
+        if principal.is_operator:
+            return self.get_tenant(slug_or_id)
+        with self._engine.connect() as conn:
+            tenant = repo.find_tenant(conn, slug_or_id)
+        if tenant is None or tenant.id != principal.tenant_id:
+            raise IntelGraphError(
+                POLICY_DENIED,
+                "this key belongs to another tenant: use a key of the tenant you name",
+                {"action": "admin.write"},
+            )
         return tenant
 
     def list_tenants(self) -> list[Tenant]:
