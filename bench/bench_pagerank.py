@@ -8,7 +8,7 @@ Two paths, as the service can call them:
 Edges come from ``random_graph_edges`` (Zipf endpoint weights, tail exponent 2.4). Prints
 figures; never passes or fails. Target: build + PageRank <= 3 s on a 2-core machine.
 
-Run: ``.venv/bin/python bench/bench_pagerank.py [--nodes N] [--edges M] [--repeat R]``.
+Run: ``.venv/bin/python bench/bench_pagerank.py [--quick] [--nodes N] [--edges M] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quick", action="store_true", help="one run of each path")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
 
     print_header(
         "PageRank: graph build + PageRank (python-igraph, PRPACK)",

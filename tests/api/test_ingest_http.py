@@ -150,7 +150,7 @@ def test_reobserving_a_relationship_updates_it_instead_of_adding_another(
 
 
 def test_a_batch_larger_than_one_sql_chunk_is_stored_and_upserted_whole(harness: Harness) -> None:
-    tenant = harness.new_tenant()
+    tenant = harness.new_tenant(plan="enterprise")  # two 2,399-record batches within a second
     people = [person(f"p-{n:04d}", f"Person {n}") for n in range(1_200)]
     chain = [edge("CONNECTED_TO", f"p-{n:04d}", f"p-{n + 1:04d}") for n in range(1_199)]
 

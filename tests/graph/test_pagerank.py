@@ -91,6 +91,8 @@ def test_indexed_edges_out_of_range_are_ignored() -> None:
     noisy = compute_pagerank_indexed(3, [0, 1, 2, 5, -1, 0], [1, 2, 0, 0, 1, 3])
     assert noisy == pytest.approx(clean)
     assert build_graph(3, [0, 5], [1, 0]).ecount() == 1
+    assert build_graph(3, [0, 1, 2], [0, 2, 2]).get_edgelist() == [(1, 2)]  # loops dropped
+    assert build_graph(3, [0, 1, 1], [1, 2, 2]).ecount() == 3  # parallel edges kept
 
 
 def test_damping_changes_how_far_scores_spread() -> None:

@@ -16,6 +16,7 @@ from intelgraph.audit import service as audit
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.kernel.errors import MALFORMED_REQUEST, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
+from intelgraph.metering.service import MeteringService
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.entitlements import EntitlementService
@@ -32,7 +33,9 @@ class AdminApi:
         entitlements: EntitlementService,
         policy: PolicyEngine,
         engine: Any,
+        metering: MeteringService,
     ) -> None:
+        self.metering = metering
         self.tenants = tenants
         self.entitlements = entitlements
         self.policy = policy
@@ -56,8 +59,32 @@ class AdminApi:
                 methods=["DELETE"],
             ),
             Route("/v1/admin/tenants/{tenant}/plan", self.change_plan, methods=["PUT"]),
+            Route("/v1/admin/tenants/{tenant}/usage", self.usage, methods=["GET"]),
             Route("/v1/admin/audit", self.audit_log, methods=["GET"]),
         ]
+
+    async def usage(self, request: Request) -> Response:
+        """Metered totals over [from, to) (RFC 3339; default: today so far)."""
+        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        self._allow(request, Action.ADMIN_WRITE, "usage", tenant.id)
+        now = datetime.now(UTC)
+        raw_from = request.query_params.get("from")
+        raw_to = request.query_params.get("to")
+        start = (
+            _timestamp(raw_from, "from")
+            if raw_from
+            else now.replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        end = _timestamp(raw_to, "to") if raw_to else now
+        totals = self.metering.usage_totals(tenant.id, start, end)
+        return JSONResponse(
+            {
+                "tenantId": tenant.id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "totals": totals,
+            }
+        )
 
     async def show_limits(self, request: Request) -> Response:
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])

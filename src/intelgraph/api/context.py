@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intelgraph.graph.service import GraphService
@@ -15,3 +16,5 @@ class RequestContext:
     api_version: str = "1.0"
     degree_memo: dict[str, int] = field(default_factory=dict)
     deprecated_fields_used: set[str] = field(default_factory=set)
+    # Charges an ingest of N records against the tenant's ingest_eps (raises when refused).
+    charge_ingest: Callable[[int], object] = lambda _records: None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
@@ -65,6 +66,7 @@ class GraphQLEndpoint:
         engine: Engine,
         clock: Clock,
         metrics: Metrics,
+        ingest_quota: Callable[[Principal, int], object],
     ) -> None:
         self.executors = executors
         self.graph = graph
@@ -72,6 +74,7 @@ class GraphQLEndpoint:
         self.engine = engine
         self.clock = clock
         self.metrics = metrics
+        self.ingest_quota = ingest_quota
         self._rewrites: dict[str, Rewrite] = {}
 
     async def handle(self, request: Request) -> Response:
@@ -85,7 +88,12 @@ class GraphQLEndpoint:
         document = self.resolve_document(principal, graphql_request)
         executor = self.executors[version]
         prepared = executor.prepare(document.text, document.sha256)
-        context = RequestContext(principal=principal, graph=self.graph, api_version=version)
+        context = RequestContext(
+            principal=principal,
+            graph=self.graph,
+            api_version=version,
+            charge_ingest=functools.partial(self.ingest_quota, principal),
+        )
         run = functools.partial(
             executor.execute,
             prepared,

@@ -14,15 +14,22 @@ from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.graph.ingest import parse_ndjson
 from intelgraph.graph.service import GraphService, IngestResult
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.quotas import CachedLimits, QuotaDecision, QuotaEngine
+from intelgraph.tenants.plans import LimitName
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 MAX_IDEMPOTENCY_KEY = 200
 
 
 class IngestEndpoint:
-    def __init__(self, graph: GraphService, max_bytes: int) -> None:
+    def __init__(
+        self, graph: GraphService, max_bytes: int, quotas: QuotaEngine, limits_for: CachedLimits
+    ) -> None:
         self.graph = graph
         self.max_bytes = max_bytes
+        self.quotas = quotas
+        self.limits_for = limits_for
 
     async def handle(self, request: Request) -> Response:
         principal = request.scope[PRINCIPAL]
@@ -36,15 +43,31 @@ class IngestEndpoint:
         body = await read_limited(request, self.max_bytes)
         digest = hashlib.sha256(body + (b"|partial" if partial else b"")).hexdigest()
 
-        def run() -> IngestResult:
+        def run() -> tuple[IngestResult, QuotaDecision | None]:
             batch = parse_ndjson(body)
-            return self.graph.ingest(
+            decision = charge_ingest(self.quotas, self.limits_for, principal, batch.record_count)
+            result = self.graph.ingest(
                 principal, batch, partial=partial, idempotency_key=key, request_digest=digest
             )
+            return result, decision
 
-        result = await run_in_threadpool(run)
-        headers = {"Idempotent-Replayed": "true"} if result.is_replay else None
+        result, decision = await run_in_threadpool(run)
+        headers = decision.headers() if decision is not None else {}
+        if result.is_replay:
+            headers["Idempotent-Replayed"] = "true"
         return JSONResponse(result.body, status_code=result.status, headers=headers)
+
+
+def charge_ingest(
+    quotas: QuotaEngine, limits_for: CachedLimits, principal: Principal, records: int
+) -> QuotaDecision | None:
+    """Charge ``records`` against the tenant's ingest_eps; raises INGEST_RATE_EXCEEDED."""
+    if principal.tenant_id is None or records == 0:
+        return None
+    limit = limits_for(principal.tenant_id).value(LimitName.INGEST_EPS)
+    decision = quotas.charge_ingest(principal.tenant_id, records, limit)
+    decision.raise_if_refused()
+    return decision
 
 
 def _flag(value: str | None, name: str) -> bool:

@@ -203,6 +203,7 @@ def resolve_ingest(
             number,
             {"kind": "relationship"} | {k: v for k, v in item.items() if v is not None},
         )
+    ctx.charge_ingest(batch.record_count)
     result = ctx.graph.ingest(ctx.principal, batch, partial=partial)
     body = result.body
     return {

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
+from intelgraph.er.history import EntityResolution
+from intelgraph.er.mapping import is_resolvable
+from intelgraph.er.service import EntityResolutionService
 from intelgraph.graph.model import Entity
-from intelgraph.kernel.errors import LIST_LIMIT_EXCEEDED, IntelGraphError
+from intelgraph.graph.service import GraphService
+from intelgraph.kernel.errors import LIST_LIMIT_EXCEEDED, SERVICE_UNAVAILABLE, IntelGraphError
 
 MAX_BATCH_IDS = 100
 EXTENDED_PURPOSES = frozenset({"investigation", "regulatory", "aml", "sanctions", "fraud"})
@@ -66,4 +71,60 @@ def retention_tier(purposes: list[str]) -> str:
     return "STANDARD"
 
 
-BINDABLES_V1_1 = [query, entity_type]
+# --- entity resolution -------------------------------------------------------------------
+
+resolution_type = ObjectType("Resolution")
+
+# The ER service of each app, keyed by that app's graph service (the request context
+# carries the graph service); app.py registers it with provide_entity_resolution.
+_entity_resolution: WeakKeyDictionary[GraphService, EntityResolutionService] = WeakKeyDictionary()
+
+
+def provide_entity_resolution(graph: GraphService, er: EntityResolutionService) -> None:
+    """Make ``er`` answer the ER fields of requests served with ``graph``."""
+    _entity_resolution[graph] = er
+
+
+def _er(context: RequestContext) -> EntityResolutionService:
+    er = _entity_resolution.get(context.graph)
+    if er is None:
+        raise IntelGraphError(SERVICE_UNAVAILABLE, "entity resolution is not available here")
+    return er
+
+
+@entity_type.field("resolution")
+def resolve_resolution(entity: Entity, info: GraphQLResolveInfo) -> EntityResolution | None:
+    if not is_resolvable(entity.type):
+        return None
+    context: RequestContext = info.context
+    return _er(context).resolution_of(context.principal, entity.id)
+
+
+@entity_type.field("canonicalId")
+def resolve_canonical_id(entity: Entity, info: GraphQLResolveInfo) -> str | None:
+    found = resolve_resolution(entity, info)
+    return None if found is None else found.cluster_id
+
+
+@resolution_type.field("clusterId")
+def resolve_cluster_id(resolution: EntityResolution, _: GraphQLResolveInfo) -> str | None:
+    return resolution.cluster_id
+
+
+@resolution_type.field("members")
+def resolve_members(
+    resolution: EntityResolution, info: GraphQLResolveInfo, limit: int = 50
+) -> list[Entity]:
+    context: RequestContext = info.context
+    wanted = list(resolution.members[: max(limit, 0)])
+    found = context.graph.get_entities(context.principal, wanted)
+    return [found[entity_id] for entity_id in wanted if entity_id in found]
+
+
+@query.field("explainMatch")
+def resolve_explain_match(_: None, info: GraphQLResolveInfo, a: str, b: str) -> dict[str, Any]:
+    context: RequestContext = info.context
+    return _er(context).explain_match(context.principal, a, b).as_dict()
+
+
+BINDABLES_V1_1 = [query, entity_type, resolution_type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from intelgraph.cli import audit, graph, keys, platform, pq, serve, tenant
+from intelgraph.cli import audit, er, graph, keys, platform, pq, serve, tenant, usage
 
 app = typer.Typer(
     help="IntelGraph: multi-tenant intelligence graph service.",
@@ -16,12 +16,14 @@ app.command("ingest")(graph.ingest)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(usage.app, name="usage")
 app.add_typer(platform.app, name="platform")
 app.add_typer(pq.app, name="pq")
 app.add_typer(serve.demo_app, name="demo")
 app.add_typer(serve.db_app, name="db")
 app.add_typer(graph.analytics_app, name="analytics")
 app.add_typer(graph.provenance_app, name="provenance")
+app.add_typer(er.app, name="er")
 
 if __name__ == "__main__":
     app()

@@ -36,6 +36,7 @@ from intelgraph.kernel.errors import (
 from intelgraph.kernel.ids import new_id
 from intelgraph.kernel.pagination import decode_cursor, encode_cursor
 from intelgraph.kernel.tenancy import Principal
+from intelgraph.metering.service import record_ingest_events
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 
@@ -68,12 +69,14 @@ class GraphService:
         clock: Clock,
         policy: PolicyEngine,
         idempotency_ttl_seconds: int = 86_400,
+        on_ingest_events: Callable[[str, int], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._policy = policy
         self._idempotency_ttl = timedelta(seconds=idempotency_ttl_seconds)
         self._ingest_listeners: list[IngestListener] = []
+        self._on_ingest_events = on_ingest_events
 
     def on_ingested(self, listener: IngestListener) -> None:
         """Register a callback run after every committed ingest (PageRank, ER, cache purge)."""
@@ -134,11 +137,15 @@ class GraphService:
                     digest=payload_digest(outcome.canonical_payload()),
                     at=now,
                 )
+                # Metered in the ingest's own transaction: never lost, never double counted.
+                record_ingest_events(conn, tenant_id, outcome.accepted_count, now)
             body = outcome.response_body()
             if idempotency_key is not None:
                 repo.store_idempotent_response(
                     conn, tenant_id, idempotency_key, request_digest, 200, orjson.dumps(body), now
                 )
+        if self._on_ingest_events is not None and outcome.accepted_count:
+            self._on_ingest_events(tenant_id, outcome.accepted_count)
         touched = outcome.touched_entity_ids()
         for listener in self._ingest_listeners:
             try:

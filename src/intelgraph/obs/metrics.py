@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -70,5 +70,84 @@ class Metrics:
         self.usage_flush_errors = Counter(
             "intelgraph_usage_ledger_flush_errors_total",
             "Usage ledger flushes that failed (rows kept in memory for the next flush)",
+            registry=self.registry,
+        )
+        # entity resolution (er/service.py, er/nightly.py)
+        self.er_f1 = Gauge(
+            "intelgraph_er_f1",
+            "Pairwise F1 of the latest evaluation on the tenant's golden sets (worst set)",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_precision = Gauge(
+            "intelgraph_er_precision",
+            "Pairwise precision of the latest golden-set evaluation",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_recall = Gauge(
+            "intelgraph_er_recall",
+            "Pairwise recall of the latest golden-set evaluation",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_f1_baseline = Gauge(
+            "intelgraph_er_f1_baseline",
+            "F1 recorded when the live thresholds were approved (worst golden set)",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_weight_psi = Gauge(
+            "intelgraph_er_weight_psi",
+            "Population stability index of live match weights against the baseline",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_link_share = Gauge(
+            "intelgraph_er_link_share",
+            "Share of ingested records linked to another record over the last day",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_largest_cluster = Gauge(
+            "intelgraph_er_largest_cluster",
+            "Members of the tenant's largest cluster",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_drift_alert = Gauge(
+            "intelgraph_er_drift_alert",
+            "1 while the latest nightly check found this drift, else 0",
+            ["tenant", "type", "kind"],
+            registry=self.registry,
+        )
+        self.er_drift_alerts = Counter(
+            "intelgraph_er_drift_alerts_total",
+            "Drift alerts raised, by tenant, type and kind",
+            ["tenant", "type", "kind"],
+            registry=self.registry,
+        )
+        self.er_last_evaluation = Gauge(
+            "intelgraph_er_last_evaluation_timestamp_seconds",
+            "When the tenant's golden sets were last evaluated (Unix time)",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_records_resolved = Counter(
+            "intelgraph_er_records_resolved_total",
+            "Ingested records resolved online, by tenant and type",
+            ["tenant", "type"],
+            registry=self.registry,
+        )
+        self.er_resolution_latency = Histogram(
+            "intelgraph_er_resolution_latency_seconds",
+            "Time from an ingest's commit to its records being resolved",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.er_review_open = Gauge(
+            "intelgraph_er_review_open",
+            "Open review items, by tenant and type",
+            ["tenant", "type"],
             registry=self.registry,
         )

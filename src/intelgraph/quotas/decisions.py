@@ -8,7 +8,8 @@ many seconds it frees up. Several policies share one header as a comma-separated
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from typing import NamedTuple
 
 from intelgraph.kernel.errors import (
     EGRESS_LIMIT_EXCEEDED,
@@ -38,14 +39,15 @@ POLICY_HEADER = "RateLimit-Policy"
 STATE_HEADER = "RateLimit"
 
 
-@dataclass(frozen=True, slots=True)
-class QuotaDecision:
+class QuotaDecision(NamedTuple):
     """One limit checked for one tenant: admitted or not, and what is left.
 
     ``quota`` and ``remaining`` are in the limit's unit: requests (api_rpm), records
     (ingest_eps) or bytes (egress_gb_day). ``reset_seconds`` is when the quota frees up
-    again (the oldest entry leaves the moving window, or the UTC day turns).
-    ``is_degraded`` marks a decision taken without the shared backend (fail-open).
+    again: the oldest charge leaves the moving window (admitted), enough has left for this
+    charge (refused), or the UTC day turns. ``is_degraded`` marks a decision taken without
+    the shared backend (fail-open). A NamedTuple: one is built per request, and that is
+    several times cheaper than a frozen dataclass.
     """
 
     limit: LimitName
@@ -67,10 +69,7 @@ class QuotaDecision:
 
     def policy_item(self) -> str:
         """This limit as one member of the ``RateLimit-Policy`` list."""
-        item = f'"{self.limit.value}";q={self.quota};w={self.window_seconds}'
-        if self.limit is LimitName.EGRESS_GB_DAY:
-            item += ';qu="content-bytes"'
-        return item
+        return policy_item(self.limit, self.quota)
 
     def state_item(self) -> str:
         """This limit as one member of the ``RateLimit`` list."""
@@ -128,6 +127,16 @@ class QuotaDecision:
             f"egress_gb_day limit exceeded: this tenant may receive {gigabytes} GB of responses "
             f"per UTC day and has used it; it resets at 00:00 UTC, in {wait} s"
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def policy_item(limit: LimitName, quota: int) -> str:
+    """``"api_rpm";q=100;w=60``: one policy of the ``RateLimit-Policy`` list (cached: a
+    tenant's policy changes only with its limits)."""
+    item = f'"{limit.value}";q={quota};w={WINDOW_SECONDS[limit]}'
+    if limit is LimitName.EGRESS_GB_DAY:
+        item += ';qu="content-bytes"'
+    return item
 
 
 def merge_header_value(existing: bytes | None, addition: str) -> bytes:

@@ -10,11 +10,12 @@ that interval. A replica always sees its own bytes at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol
 
 import redis
@@ -24,19 +25,26 @@ from intelgraph.quotas.windows import BACKEND_ERRORS
 
 log = logging.getLogger(__name__)
 
-DayKey = tuple[str, date]
+DayKey = tuple[str, int]  # tenant, UTC day number (days since 1970-01-01)
+EPOCH_DAY = date(1970, 1, 1)
 RETENTION_SECONDS = 2 * 86_400  # a day's key outlives its day, then Redis drops it
 WATCH_SECONDS = 600.0  # a tenant not seen for this long stops being refreshed
+
+
+@functools.lru_cache(maxsize=64)
+def day_iso(day: int) -> str:
+    """``2026-03-14`` for a UTC day number."""
+    return (EPOCH_DAY + timedelta(days=day)).isoformat()
 
 
 class EgressTally(Protocol):
     """Bytes sent per (tenant, UTC day)."""
 
-    def used(self, tenant_id: str, day: date) -> int:
+    def used(self, tenant_id: str, day: int) -> int:
         """Bytes counted for the tenant on ``day`` (never blocks on I/O)."""
         ...
 
-    def add(self, tenant_id: str, day: date, nbytes: int) -> None:
+    def add(self, tenant_id: str, day: int, nbytes: int) -> None:
         """Count ``nbytes`` more for the tenant on ``day`` (never blocks on I/O)."""
         ...
 
@@ -54,13 +62,13 @@ class MemoryEgressTally:
 
     def __init__(self) -> None:
         self._bytes: dict[DayKey, int] = {}
-        self._today: date | None = None
+        self._today: int | None = None
         self._lock = threading.Lock()
 
-    def used(self, tenant_id: str, day: date) -> int:
+    def used(self, tenant_id: str, day: int) -> int:
         return self._bytes.get((tenant_id, day), 0)
 
-    def add(self, tenant_id: str, day: date, nbytes: int) -> None:
+    def add(self, tenant_id: str, day: int, nbytes: int) -> None:
         with self._lock:
             if self._today is None or day > self._today:
                 self._today = day
@@ -100,17 +108,17 @@ class RedisEgressTally:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def key(self, tenant_id: str, day: date) -> str:
-        """The Redis key of one tenant's day."""
-        return f"{self._prefix}:egress:{tenant_id}:{day.isoformat()}"
+    def key(self, tenant_id: str, day: int) -> str:
+        """The Redis key of one tenant's day (``…:egress:<tenant>:2026-03-14``)."""
+        return f"{self._prefix}:egress:{tenant_id}:{day_iso(day)}"
 
-    def used(self, tenant_id: str, day: date) -> int:
+    def used(self, tenant_id: str, day: int) -> int:
         key = (tenant_id, day)
         with self._lock:
             self._seen[key] = self._clock.monotonic()
             return self._known.get(key, 0) + self._inflight.get(key, 0) + self._pending.get(key, 0)
 
-    def add(self, tenant_id: str, day: date, nbytes: int) -> None:
+    def add(self, tenant_id: str, day: int, nbytes: int) -> None:
         with self._lock:
             self._pending[(tenant_id, day)] += nbytes
 

@@ -9,13 +9,13 @@ rests the backend for a second so a dead Redis costs requests nothing.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
 import redis
 
 from intelgraph.kernel.clock import Clock
 from intelgraph.obs.metrics import Metrics
-from intelgraph.quotas.decisions import GIGABYTE, WINDOW_SECONDS, QuotaDecision
+from intelgraph.quotas.decisions import GIGABYTE, QuotaDecision
 from intelgraph.quotas.egress import EgressTally, MemoryEgressTally, RedisEgressTally
 from intelgraph.quotas.windows import BACKEND_ERRORS, MemoryWindows, MovingWindows, RedisWindows
 from intelgraph.tenants.plans import EffectiveLimits, LimitName
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 WARN_INTERVAL_SECONDS = 5.0
 BACKEND_REST_SECONDS = 1.0
+DAY_SECONDS = 86_400
+# Enum members looked up once: attribute access on an Enum class costs on every request.
+_API_RPM = LimitName.API_RPM
+_INGEST_EPS = LimitName.INGEST_EPS
+_EGRESS = LimitName.EGRESS_GB_DAY
 
 
 class QuotaEngine:
@@ -57,20 +62,20 @@ class QuotaEngine:
 
     async def charge_request(self, tenant_id: str, limits: EffectiveLimits) -> QuotaDecision:
         """Charge one API request against api_rpm (60 s moving window); never raises."""
-        quota = limits.value(LimitName.API_RPM)
+        quota = limits.limits[_API_RPM].value
         if self._is_resting():
-            return _admitted_unchecked(LimitName.API_RPM, quota, 1)
+            return _admitted_unchecked(_API_RPM, quota, 1)
         try:
-            state = await self._windows.acquire_async(LimitName.API_RPM, tenant_id, quota, 1)
+            state = await self._windows.acquire_async(_API_RPM, tenant_id, quota, 1)
         except BACKEND_ERRORS as exc:
             self.report_backend_error("api_rpm", exc)
-            return _admitted_unchecked(LimitName.API_RPM, quota, 1)
+            return _admitted_unchecked(_API_RPM, quota, 1)
         decision = QuotaDecision(
-            LimitName.API_RPM,
+            _API_RPM,
             state.is_acquired,
             quota,
             state.remaining,
-            state.reset_seconds(WINDOW_SECONDS[LimitName.API_RPM]),
+            state.reset_seconds(),
         )
         self._count(tenant_id, decision)
         return decision
@@ -85,20 +90,24 @@ class QuotaEngine:
         worker thread or a resolver); never raises — check ``is_allowed`` or call
         ``raise_if_refused()`` (INGEST_RATE_EXCEEDED).
         """
+        if records > 0 and limit <= 0:  # an override of 0 stops ingest altogether
+            decision = QuotaDecision(_INGEST_EPS, False, limit, 0, 1, cost=records)
+            self._count(tenant_id, decision)
+            return decision
         cost = max(0, min(records, limit))
         if self._is_resting():
-            return _admitted_unchecked(LimitName.INGEST_EPS, limit, records)
+            return _admitted_unchecked(_INGEST_EPS, limit, records)
         try:
-            state = self._windows.acquire(LimitName.INGEST_EPS, tenant_id, limit, cost)
+            state = self._windows.acquire(_INGEST_EPS, tenant_id, limit, cost)
         except BACKEND_ERRORS as exc:
             self.report_backend_error("ingest_eps", exc)
-            return _admitted_unchecked(LimitName.INGEST_EPS, limit, records)
+            return _admitted_unchecked(_INGEST_EPS, limit, records)
         decision = QuotaDecision(
-            LimitName.INGEST_EPS,
+            _INGEST_EPS,
             state.is_acquired,
             limit,
             state.remaining,
-            state.reset_seconds(WINDOW_SECONDS[LimitName.INGEST_EPS]),
+            state.reset_seconds(),
             cost=records,
         )
         self._count(tenant_id, decision)
@@ -111,24 +120,26 @@ class QuotaEngine:
 
         Reads a local tally (no I/O); never raises.
         """
-        quota = limits.value(LimitName.EGRESS_GB_DAY) * GIGABYTE
-        now = self._clock.now()
-        used = self._egress.used(tenant_id, _utc_day(now))
+        quota = limits.limits[_EGRESS].value * GIGABYTE
+        epoch = self._clock.now().timestamp()
+        used = self._egress.used(tenant_id, int(epoch // DAY_SECONDS))
         decision = QuotaDecision(
-            LimitName.EGRESS_GB_DAY,
+            _EGRESS,
             used < quota,
             quota,
-            max(0, quota - used),
-            seconds_to_utc_midnight(now),
-            cost=0,
+            quota - used if used < quota else 0,
+            DAY_SECONDS - int(epoch % DAY_SECONDS),
+            0,
         )
-        self._count(tenant_id, decision)
+        if used >= quota:
+            self._count(tenant_id, decision)
         return decision
 
     def add_egress(self, tenant_id: str, nbytes: int) -> None:
         """Count response body bytes sent to the tenant today (after the response)."""
         if nbytes > 0:
-            self._egress.add(tenant_id, _utc_day(self._clock.now()), nbytes)
+            day = int(self._clock.now().timestamp() // DAY_SECONDS)
+            self._egress.add(tenant_id, day, nbytes)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -201,15 +212,8 @@ def create_quota_engine(
 
 
 def seconds_to_utc_midnight(now: datetime) -> int:
-    """Whole seconds from ``now`` to the next 00:00 UTC (1..86400)."""
-    utc = now.astimezone(UTC)
-    midnight = datetime.combine(utc.date() + timedelta(days=1), datetime.min.time(), UTC)
-    left = (midnight - utc).total_seconds()
-    return max(1, int(-(-left // 1)))
-
-
-def _utc_day(now: datetime) -> date:
-    return now.astimezone(UTC).date()
+    """Whole seconds from ``now`` to the next 00:00 UTC, rounded up (1..86400)."""
+    return DAY_SECONDS - int(now.timestamp() % DAY_SECONDS)
 
 
 def _admitted_unchecked(limit: LimitName, quota: int, cost: int) -> QuotaDecision:

@@ -1,0 +1,254 @@
+"""/v1/er: entity resolution for the caller's tenant — review queue, clusters, thresholds,
+golden sets, runs and alerts. Reads need ``entity.read``, changes ``admin.write``; the
+tenant always comes from the API key. Slow calls (training, evaluations) run in the
+thread pool so the event loop keeps serving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from intelgraph.api.admin_http import json_object, require_string
+from intelgraph.api.http_body import read_limited, require_media_type
+from intelgraph.api.responses import JSONResponse
+from intelgraph.er.service import DEFAULT_PRECISION_FLOOR, EntityResolutionService
+from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+
+MAX_GOLDEN_BYTES = 16 * 1024 * 1024
+T = TypeVar("T")
+
+
+class EntityResolutionApi:
+    def __init__(self, er: EntityResolutionService) -> None:
+        self.er = er
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/er/status", self.status, methods=["GET"]),
+            Route("/v1/er/review", self.list_review, methods=["GET"]),
+            Route("/v1/er/review/{item_id}/approve", self.approve_review, methods=["POST"]),
+            Route("/v1/er/review/{item_id}/reject", self.reject_review, methods=["POST"]),
+            Route("/v1/er/entities/{entity_id}/resolution", self.resolution, methods=["GET"]),
+            Route("/v1/er/clusters/{cluster_id}", self.cluster, methods=["GET"]),
+            Route("/v1/er/splits", self.split, methods=["POST"]),
+            Route("/v1/er/merge-events/{event_id}/revert", self.revert, methods=["POST"]),
+            Route("/v1/er/explain", self.explain, methods=["GET"]),
+            Route("/v1/er/models", self.list_models, methods=["GET"]),
+            Route("/v1/er/models/train", self.train, methods=["POST"]),
+            Route("/v1/er/thresholds", self.list_thresholds, methods=["GET"]),
+            Route("/v1/er/thresholds", self.propose_thresholds, methods=["POST"]),
+            Route("/v1/er/thresholds/suggest", self.suggest_thresholds, methods=["POST"]),
+            Route("/v1/er/thresholds/rollback", self.rollback_thresholds, methods=["POST"]),
+            Route("/v1/er/thresholds/{thresholds_id}/approve", self.approve, methods=["POST"]),
+            Route("/v1/er/thresholds/{thresholds_id}/reject", self.reject, methods=["POST"]),
+            Route("/v1/er/golden-sets", self.list_golden, methods=["GET"]),
+            Route("/v1/er/golden-sets", self.add_golden, methods=["POST"]),
+            Route("/v1/er/runs", self.list_runs, methods=["GET"]),
+            Route("/v1/er/alerts", self.list_alerts, methods=["GET"]),
+        ]
+
+    # --- review queue ----------------------------------------------------------------------
+
+    async def list_review(self, request: Request) -> Response:
+        items = self.er.review_items(
+            _principal(request),
+            status=request.query_params.get("status", "OPEN") or None,
+            entity_type=request.query_params.get("type"),
+            limit=_limit(request),
+        )
+        return JSONResponse({"items": [item.as_dict() for item in items]})
+
+    async def approve_review(self, request: Request) -> Response:
+        body = await json_object(request, required=False)
+        item = await _pool(
+            self.er.approve_review,
+            _principal(request),
+            request.path_params["item_id"],
+            reason=_reason(body),
+        )
+        return JSONResponse({"item": item.as_dict()})
+
+    async def reject_review(self, request: Request) -> Response:
+        body = await json_object(request, required=False)
+        item = self.er.reject_review(
+            _principal(request), request.path_params["item_id"], reason=_reason(body)
+        )
+        return JSONResponse({"item": item.as_dict()})
+
+    # --- clusters ----------------------------------------------------------------------
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse({"types": self.er.tenant_status(_principal(request))})
+
+    async def resolution(self, request: Request) -> Response:
+        entity_id = request.path_params["entity_id"]
+        found = self.er.resolution_of(_principal(request), entity_id)
+        if found is None:
+            raise IntelGraphError(
+                VALIDATION,
+                f"entity {entity_id!r} is unknown or of a type that is not resolved",
+            )
+        return JSONResponse({"resolution": found.as_dict()})
+
+    async def cluster(self, request: Request) -> Response:
+        return JSONResponse(self.er.cluster(_principal(request), request.path_params["cluster_id"]))
+
+    async def split(self, request: Request) -> Response:
+        body = await json_object(request)
+        ids = body.get("entityIds")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise IntelGraphError(VALIDATION, "'entityIds' must be a non-empty list of entity ids")
+        event = await _pool(self.er.split, _principal(request), ids, reason=_reason(body))
+        return JSONResponse({"event": event.as_dict()}, status_code=201)
+
+    async def revert(self, request: Request) -> Response:
+        body = await json_object(request, required=False)
+        event = await _pool(
+            self.er.revert,
+            _principal(request),
+            request.path_params["event_id"],
+            reason=_reason(body),
+        )
+        return JSONResponse({"event": event.as_dict()}, status_code=201)
+
+    async def explain(self, request: Request) -> Response:
+        a, b = request.query_params.get("a"), request.query_params.get("b")
+        if not a or not b:
+            raise IntelGraphError(VALIDATION, "give the two entity ids as ?a=…&b=…")
+        found = await _pool(self.er.explain_match, _principal(request), a, b)
+        return JSONResponse(found.as_dict())
+
+    # --- models ----------------------------------------------------------------------------
+
+    async def list_models(self, request: Request) -> Response:
+        models = self.er.models(_principal(request), request.query_params.get("type"))
+        return JSONResponse({"models": models})
+
+    async def train(self, request: Request) -> Response:
+        body = await json_object(request)
+        trained = await _pool(
+            self.er.train,
+            _principal(request),
+            require_string(body, "type"),
+            reason=_reason(body),
+        )
+        return JSONResponse({"model": trained.as_dict()}, status_code=201)
+
+    # --- thresholds ------------------------------------------------------------------------
+
+    async def list_thresholds(self, request: Request) -> Response:
+        records = self.er.thresholds_history(_principal(request), request.query_params.get("type"))
+        return JSONResponse({"thresholds": [r.as_dict() for r in records]})
+
+    async def propose_thresholds(self, request: Request) -> Response:
+        body = await json_object(request)
+        record = self.er.propose_thresholds(
+            _principal(request),
+            require_string(body, "type"),
+            auto_merge=_number(body, "autoMerge"),
+            review=_number(body, "review"),
+            reason=_reason(body),
+        )
+        return JSONResponse({"thresholds": record.as_dict()}, status_code=201)
+
+    async def suggest_thresholds(self, request: Request) -> Response:
+        body = await json_object(request)
+        floor = body.get("precisionFloor", DEFAULT_PRECISION_FLOOR)
+        if not isinstance(floor, int | float) or isinstance(floor, bool):
+            raise IntelGraphError(VALIDATION, "'precisionFloor' must be a number in (0, 1]")
+        record = await _pool(
+            self.er.suggest_thresholds,
+            _principal(request),
+            require_string(body, "type"),
+            precision_floor=float(floor),
+            reason=_reason(body),
+        )
+        return JSONResponse({"thresholds": record.as_dict()}, status_code=201)
+
+    async def approve(self, request: Request) -> Response:
+        body = await json_object(request, required=False)
+        record = await _pool(
+            self.er.approve_thresholds,
+            _principal(request),
+            request.path_params["thresholds_id"],
+            reason=_reason(body),
+        )
+        return JSONResponse({"thresholds": record.as_dict()})
+
+    async def reject(self, request: Request) -> Response:
+        body = await json_object(request, required=False)
+        record = self.er.reject_thresholds(
+            _principal(request), request.path_params["thresholds_id"], reason=_reason(body)
+        )
+        return JSONResponse({"thresholds": record.as_dict()})
+
+    async def rollback_thresholds(self, request: Request) -> Response:
+        body = await json_object(request)
+        done = self.er.rollback_thresholds(
+            _principal(request), require_string(body, "type"), reason=_reason(body)
+        )
+        return JSONResponse(done.as_dict())
+
+    # --- golden sets, runs, alerts ---------------------------------------------------------
+
+    async def list_golden(self, request: Request) -> Response:
+        return JSONResponse({"goldenSets": self.er.golden_sets(_principal(request))})
+
+    async def add_golden(self, request: Request) -> Response:
+        """The body is the CSV itself (text/csv); ``?name=`` names the set."""
+        require_media_type(request, ("text/csv",))
+        raw = await read_limited(request, MAX_GOLDEN_BYTES)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise IntelGraphError(VALIDATION, f"the golden set is not UTF-8 text: {exc}") from None
+        name = request.query_params.get("name") or "golden.csv"
+        added = self.er.add_golden_set(_principal(request), text, name=name)
+        return JSONResponse({"goldenSet": added}, status_code=201)
+
+    async def list_runs(self, request: Request) -> Response:
+        runs = self.er.runs(_principal(request), request.query_params.get("type"), _limit(request))
+        return JSONResponse({"runs": [r.as_dict() for r in runs]})
+
+    async def list_alerts(self, request: Request) -> Response:
+        found = self.er.alerts(
+            _principal(request), request.query_params.get("type"), _limit(request)
+        )
+        return JSONResponse({"alerts": [a.as_dict() for a in found]})
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal = request.scope[PRINCIPAL]
+    return principal
+
+
+async def _pool(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(function, *args, **kwargs)
+
+
+def _reason(body: dict[str, Any]) -> str | None:
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise IntelGraphError(VALIDATION, "'reason' must be a string")
+    return reason
+
+
+def _number(body: dict[str, Any], name: str) -> float:
+    value = body.get(name)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise IntelGraphError(VALIDATION, f"'{name}' is required and must be a number")
+    return float(value)
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise IntelGraphError(VALIDATION, "?limit= must be a whole number from 1 to 1000")
+    return int(raw)
