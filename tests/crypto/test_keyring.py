@@ -167,6 +167,7 @@ def test_rotation_under_load_across_two_instances_never_fails(postgres_url: str)
         for i in range(3)
         for ring, tag in ((first, "a"), (second, "b"))
     ]
+
     def signed_more(than: int, at_least: int = 30) -> int:
         deadline = time.monotonic() + 60  # progress, not speed: a loaded machine is slow
         while len(signed) < than + at_least and time.monotonic() < deadline and not failures:
@@ -185,7 +186,9 @@ def test_rotation_under_load_across_two_instances_never_fails(postgres_url: str)
         thread.join()
     assert failures == [], failures[:5]
     kids = {kid for kid, _, _ in signed}
-    assert len(kids) >= 2, f"{len(signed)} signatures, all by {kids}"  # signatures were made before, during and after the rotations
+    assert len(kids) >= 2, (
+        f"{len(signed)} signatures, all by {kids}"
+    )  # signatures were made before, during and after the rotations
     for kid, data, signature in signed:  # everything signed still verifies, on both replicas
         first.verify(kid, data, signature)
         second.verify(kid, data, signature)
