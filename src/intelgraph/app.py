@@ -7,10 +7,11 @@ Redis for shared state as those areas land).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import AdminApi
+from intelgraph.api.er_http import EntityResolutionApi
 from intelgraph.api.evolution_http import EvolutionApi
 from intelgraph.api.executor import GraphQLExecutor
 from intelgraph.api.graphql_http import (
@@ -30,14 +32,18 @@ from intelgraph.api.graphql_http import (
     wants_graphql_response,
 )
 from intelgraph.api.health_http import HealthApi
-from intelgraph.api.ingest_http import IngestEndpoint
+from intelgraph.api.ingest_http import IngestEndpoint, charge_ingest
 from intelgraph.api.limits import QueryLimits
 from intelgraph.api.persisted import PersistedQueryRegistry
+from intelgraph.api.resolvers_v1_1 import provide_entity_resolution
 from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
 from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring
+from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware
+from intelgraph.gateway.metering import MeteringMiddleware
+from intelgraph.gateway.quotas import QuotaMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
 from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.service import GraphService
@@ -51,8 +57,12 @@ from intelgraph.kernel.errors import (
     VALIDATION,
     IntelGraphError,
 )
+from intelgraph.metering.ledger import LedgerFlusher
+from intelgraph.metering.meters import UsageMeters
+from intelgraph.metering.service import MeteringService
 from intelgraph.obs.metrics import Metrics
 from intelgraph.policy.engine import PolicyEngine
+from intelgraph.quotas import CachedLimits, QuotaEngine, create_quota_engine
 from intelgraph.settings import Settings
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
@@ -82,6 +92,12 @@ class Services:
     platform: PlatformSettings
     persisted_queries: PersistedQueryRegistry
     keyring: Keyring
+    quotas: QuotaEngine
+    limits: CachedLimits
+    meters: UsageMeters
+    ledger: LedgerFlusher
+    metering: MeteringService
+    er: EntityResolutionService
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -91,16 +107,33 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     migrate.upgrade(engine)
     policy = PolicyEngine()
     operator_key = load_operator_key(settings.operator_key, settings.data_dir)
+    metrics = Metrics()
+    meters = UsageMeters(metrics, clock)
     entitlements = EntitlementService(engine, clock)
     entitlements.sync_catalog()
     tenants = TenantService(engine, clock, operator_key, entitlements)
-    graph = GraphService(engine, clock, policy, settings.idempotency_ttl_seconds)
+    graph = GraphService(
+        engine,
+        clock,
+        policy,
+        settings.idempotency_ttl_seconds,
+        on_ingest_events=meters.count_ingest_events,
+    )
     pagerank_jobs = TenantDebouncer(
         "pagerank", graph.recompute_pagerank, settings.pagerank_debounce_seconds, clock
     )
     graph.on_ingested(pagerank_jobs.poke)
+    platform = PlatformSettings(engine, clock)
+    er = EntityResolutionService(engine, clock, policy, metrics, platform)
+    graph.on_ingested(er.on_ingested)
     scheduler = Scheduler(clock)
     scheduler.every("quota.override_expiry", 30, entitlements.close_expired_overrides)
+    scheduler.daily("er.nightly_eval", time(2, 0), er.run_nightly)
+    scheduler.every("er.gauges", 300, er.refresh_gauges)
+    scheduler.every("er.sweep", 60, er.sweep_unresolved)
+    quotas = create_quota_engine(clock, metrics, settings.redis_url)
+    limits = CachedLimits(entitlements.effective_limits, clock, ttl_seconds=5.0)
+    entitlements.on_limits_changed(limits.invalidate)
     persisted_queries = PersistedQueryRegistry(engine, clock)
     persisted_queries.load_manifest()
     cipher = FieldCipher(load_master_key(settings.master_key, settings.data_dir))
@@ -115,12 +148,18 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         tenants=tenants,
         entitlements=entitlements,
         graph=graph,
-        metrics=Metrics(),
+        metrics=metrics,
         pagerank_jobs=pagerank_jobs,
         scheduler=scheduler,
-        platform=PlatformSettings(engine, clock),
+        platform=platform,
         persisted_queries=persisted_queries,
         keyring=keyring,
+        quotas=quotas,
+        limits=limits,
+        meters=meters,
+        ledger=LedgerFlusher(engine, meters, metrics),
+        metering=MeteringService(engine),
+        er=er,
     )
 
 
@@ -142,9 +181,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.engine,
         services.clock,
         services.metrics,
+        functools.partial(charge_ingest, services.quotas, services.limits),
     )
     health = HealthApi(services.engine, services.metrics)
-    admin = AdminApi(services.tenants, services.entitlements, services.policy, services.engine)
+    admin = AdminApi(
+        services.tenants,
+        services.entitlements,
+        services.policy,
+        services.engine,
+        services.metering,
+    )
+    provide_entity_resolution(services.graph, services.er)
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -155,10 +202,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         Route("/docs/api/deprecations.md", deprecations_page, methods=["GET"]),
         Route(
             "/v1/ingest",
-            IngestEndpoint(services.graph, settings.max_ingest_bytes).handle,
+            IngestEndpoint(
+                services.graph, settings.max_ingest_bytes, services.quotas, services.limits
+            ).handle,
             methods=["POST"],
         ),
         *admin.routes(),
+        *EntityResolutionApi(services.er).routes(),
         *EvolutionApi(
             services.persisted_queries,
             executors["1.1"].schema,
@@ -172,9 +222,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if settings.run_background_jobs:
             services.pagerank_jobs.start()
+            services.er.start()
             services.scheduler.start()
+        services.quotas.start()
+        services.ledger.start()
         yield
+        services.ledger.stop()  # flushes the last second of usage
+        services.quotas.stop()
         services.scheduler.stop()
+        services.er.stop()
         services.pagerank_jobs.stop()
         services.engine.dispose()
 
@@ -189,6 +245,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     app.state.executors = executors
+    app.add_middleware(MeteringMiddleware, meters=services.meters)
+    app.add_middleware(QuotaMiddleware, quotas=services.quotas, limits_for=services.limits)
     app.add_middleware(
         VersioningMiddleware,
         is_forced_v1=lambda: bool(services.platform.get(FORCE_API_V1_DEFAULT, False)),

@@ -255,3 +255,242 @@ signing_keys = Table(
     Column("retired_at", DateTime(timezone=True), nullable=True),
 )
 Index("ix_signing_keys_state", signing_keys.c.state)
+
+# --- entity resolution (er/repository.py) -------------------------------------------------
+
+# One row per tenant and entity type: a revision bumped by every change to its clusters
+# (the first statement of each ER write, so it also serialises ER writers of that tenant
+# and type), and the next cluster ordinal (older clusters have smaller ordinals).
+er_state = Table(
+    "er_state",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("next_ordinal", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_type"),
+)
+
+# Trained Fellegi-Sunter models, versioned per tenant and type (the highest seq is live).
+er_models = Table(
+    "er_models",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("model_version", String(40), nullable=False),  # content hash, fs1-…
+    Column("config_version", String(64), nullable=False),
+    Column("model", Text, nullable=False),  # MatchModel JSON
+    Column("record_count", Integer, nullable=False),
+    Column("trained_by", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_type", "seq"),
+)
+
+# Versioned thresholds: proposed -> active (approved by another principal) -> retired, or
+# rejected; a rollback marks the active one rolled_back and re-activates the last retired.
+er_thresholds = Table(
+    "er_thresholds",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("thresholds_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("auto_merge", Float, nullable=False),
+    Column("review", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),  # default, manual, suggested
+    Column("proposed_by", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("activated_at", DateTime(timezone=True), nullable=True),
+    Column("expected", JSON, nullable=True),  # expected metrics of a suggestion
+    Column("baselines", JSON, nullable=False),  # golden set id -> baseline F1 and run
+    PrimaryKeyConstraint("tenant_id", "thresholds_id"),
+    UniqueConstraint("tenant_id", "entity_type", "version", name="uq_er_thresholds_version"),
+)
+Index("ix_er_thresholds_status", er_thresholds.c.tenant_id, er_thresholds.c.status)
+
+er_clusters = Table(
+    "er_clusters",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("cluster_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("ordinal", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+    Column("merged_into", String(40), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "cluster_id"),
+)
+
+er_memberships = Table(
+    "er_memberships",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("cluster_id", String(40), nullable=False),
+    Column("decision", String(16), nullable=False),  # how the record got into its cluster
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_id"),
+)
+Index("ix_er_memberships_cluster", er_memberships.c.tenant_id, er_memberships.c.cluster_id)
+
+# Merge history: every merge, split and revert with its evidence, revertible.
+er_merge_events = Table(
+    "er_merge_events",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("kind", String(16), nullable=False),  # MERGE, SPLIT, REVERT
+    Column("cluster_id", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("evidence", JSON, nullable=False),
+    Column("before", JSON, nullable=False),  # entity id -> cluster id before (null: new)
+    Column("after", JSON, nullable=False),  # entity id -> cluster id after
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reverted_by", String(40), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "event_id"),
+)
+Index(
+    "ix_er_merge_events_cluster",
+    er_merge_events.c.tenant_id,
+    er_merge_events.c.cluster_id,
+    er_merge_events.c.created_at,
+)
+
+# Pairs a person decided: NO_MATCH keeps the two records' clusters apart from then on.
+er_pair_overrides = Table(
+    "er_pair_overrides",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("left_id", String(40), nullable=False),
+    Column("right_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "left_id", "right_id"),
+)
+
+er_review_items = Table(
+    "er_review_items",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("item_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("kind", String(16), nullable=False),  # PAIR, HELD
+    Column("left_id", String(40), nullable=True),
+    Column("right_id", String(40), nullable=True),
+    Column("members", JSON, nullable=False),
+    Column("match_probability", Float, nullable=True),
+    Column("match_weight", Float, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # OPEN, APPROVED, REJECTED
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "item_id"),
+)
+Index(
+    "ix_er_review_items_status",
+    er_review_items.c.tenant_id,
+    er_review_items.c.status,
+    er_review_items.c.created_at,
+)
+Index(
+    "ix_er_review_items_pair",
+    er_review_items.c.tenant_id,
+    er_review_items.c.left_id,
+    er_review_items.c.right_id,
+)
+
+er_golden_sets = Table(
+    "er_golden_sets",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("golden_id", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("csv_text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("record_counts", JSON, nullable=False),  # entity type -> records
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "golden_id"),
+)
+
+# Evaluations against golden sets (nightly, on approval, on demand) and what they found.
+er_eval_runs = Table(
+    "er_eval_runs",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("run_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("golden_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),  # nightly, approval, manual
+    Column("model_seq", Integer, nullable=True),
+    Column("model_version", String(40), nullable=True),
+    Column("thresholds_id", String(40), nullable=True),
+    Column("thresholds_version", Integer, nullable=True),
+    Column("f1", Float, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("scored_pairs", JSON, nullable=False),  # [[left, right, probability]] >= 0.5
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "run_id"),
+)
+Index(
+    "ix_er_eval_runs_time",
+    er_eval_runs.c.tenant_id,
+    er_eval_runs.c.entity_type,
+    er_eval_runs.c.started_at,
+)
+
+er_drift_alerts = Table(
+    "er_drift_alerts",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("alert_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("kind", String(32), nullable=False),  # F1_DROP, WEIGHT_PSI, LINK_SHARE, …
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("run_id", String(40), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "alert_id"),
+)
+Index("ix_er_drift_alerts_time", er_drift_alerts.c.tenant_id, er_drift_alerts.c.created_at)
+
+# One row per online resolution batch: how many records, how many linked, weights, latency.
+er_ingest_batches = Table(
+    "er_ingest_batches",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("batch_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("linked_count", Integer, nullable=False),
+    Column("candidate_count", Integer, nullable=False),
+    Column("weight_counts", JSON, nullable=False),  # histogram on er.drift_checks edges
+    Column("latency_seconds", Float, nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "batch_id"),
+)
+Index(
+    "ix_er_ingest_batches_time",
+    er_ingest_batches.c.tenant_id,
+    er_ingest_batches.c.entity_type,
+    er_ingest_batches.c.resolved_at,
+)
