@@ -42,6 +42,19 @@ def postgres_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own (for state that is global to a database)."""
+    name = f"intelgraph_fresh_{secrets.token_hex(4)}"
+    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test using this runs twice: on a temp SQLite file and on PostgreSQL."""

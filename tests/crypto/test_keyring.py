@@ -141,9 +141,10 @@ def _shared_ring() -> Keyring:
 
 
 @pytest.mark.integration
-def test_rotation_under_load_across_two_instances_never_fails(postgres_url: str) -> None:
-    first = make_ring(postgres_url)
-    second = make_ring(postgres_url)  # another replica sharing PostgreSQL
+def test_rotation_under_load_across_two_instances_never_fails(fresh_postgres_url: str) -> None:
+    # Its own database: the key ring is global to a database and sealed by one master key.
+    first = make_ring(fresh_postgres_url)
+    second = make_ring(fresh_postgres_url)  # another replica sharing PostgreSQL
     failures: list[str] = []
     signed: list[tuple[str, bytes, bytes]] = []
     stop = threading.Event()

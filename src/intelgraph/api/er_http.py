@@ -18,7 +18,7 @@ from intelgraph.api.http_body import read_limited, require_media_type
 from intelgraph.api.responses import JSONResponse
 from intelgraph.er.service import DEFAULT_PRECISION_FLOOR, EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.errors import ENTITY_NOT_FOUND, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 
 MAX_GOLDEN_BYTES = 16 * 1024 * 1024
@@ -92,8 +92,9 @@ class EntityResolutionApi:
         found = self.er.resolution_of(_principal(request), entity_id)
         if found is None:
             raise IntelGraphError(
-                VALIDATION,
-                f"entity {entity_id!r} is unknown or of a type that is not resolved",
+                ENTITY_NOT_FOUND,
+                f"no PERSON or ORGANIZATION entity with id {entity_id!r} in this tenant",
+                {"id": entity_id},
             )
         return JSONResponse({"resolution": found.as_dict()})
 

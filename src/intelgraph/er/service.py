@@ -178,6 +178,7 @@ class EntityResolutionService:
         self.worker.start()
 
     def stop(self) -> None:
+        """Stop the worker thread (what is still queued is picked up by the next sweep)."""
         self.worker.stop()
 
     def _resolve_submitted(

@@ -340,39 +340,67 @@ def search_entity_ids(
     return [to_entity(row) for row in rows], total
 
 
-def edges_touching(
+EdgeEnds = tuple[str, str, str]  # (relationship_id, from_id, to_id)
+
+
+def edge_ends_touching(
     conn: Connection,
     tenant_id: str,
     entity_ids: Sequence[str],
     types: Sequence[str] | None,
     budget: int,
-) -> list[Relationship]:
-    """Relationships with either end in ``entity_ids`` (at most ``budget`` of them)."""
-    found: dict[str, Relationship] = {}
+) -> list[EdgeEnds]:
+    """Ids and ends of relationships touching ``entity_ids`` (at most ``budget``).
+
+    Traversal needs only the ends; full rows are loaded for the edges that are kept.
+    """
+    found: dict[str, EdgeEnds] = {}
+    columns = (relationships.c.relationship_id, relationships.c.from_id, relationships.c.to_id)
     for column in (relationships.c.from_id, relationships.c.to_id):
         for part in chunks(list(entity_ids)):
-            statement = select(relationships).where(
+            statement = select(*columns).where(
                 relationships.c.tenant_id == tenant_id, column.in_(part)
             )
             if types:
                 statement = statement.where(relationships.c.type.in_(list(types)))
-            for row in conn.execute(statement.limit(budget - len(found) + 1)):
-                found.setdefault(row.relationship_id, to_relationship(row))
+            for rel_id, from_id, to_id in conn.execute(statement.limit(budget - len(found) + 1)):
+                found.setdefault(rel_id, (rel_id, from_id, to_id))
                 if len(found) >= budget:
                     return list(found.values())
     return list(found.values())
 
 
-def all_edges(conn: Connection, tenant_id: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Every entity id and every (from, to) pair of the tenant, for analytics."""
-    node_rows = conn.execute(select(entities.c.entity_id).where(entities.c.tenant_id == tenant_id))
+def get_relationships(
+    conn: Connection, tenant_id: str, relationship_ids: Sequence[str]
+) -> dict[str, Relationship]:
+    found: dict[str, Relationship] = {}
+    for part in chunks(list(relationship_ids)):
+        rows = conn.execute(
+            select(relationships).where(
+                relationships.c.tenant_id == tenant_id,
+                relationships.c.relationship_id.in_(part),
+            )
+        )
+        for row in rows:
+            found[row.relationship_id] = to_relationship(row)
+    return found
+
+
+def all_edges(
+    conn: Connection, tenant_id: str
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """Every entity id with its type, and every (from, to) pair of the tenant, for analytics."""
+    node_rows = conn.execute(
+        select(entities.c.entity_id, entities.c.type).where(entities.c.tenant_id == tenant_id)
+    ).all()
     nodes = [row[0] for row in node_rows]
+    types = [row[1] for row in node_rows]
     edge_rows = conn.execute(
         select(relationships.c.from_id, relationships.c.to_id).where(
             relationships.c.tenant_id == tenant_id
         )
     )
-    return nodes, [(row[0], row[1]) for row in edge_rows]
+    return nodes, types, [(row[0], row[1]) for row in edge_rows]
 
 
 def replace_pagerank(

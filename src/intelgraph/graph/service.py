@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ from intelgraph.policy.engine import PolicyEngine
 log = logging.getLogger(__name__)
 
 MAX_HOPS = 3
+PAGERANK_KEEP = 500  # pagerankTop(limit) is capped by graphql_max_list (500)
 MAX_PATH_HOPS = 6
 EDGE_BUDGET_PER_HOP = 5_000
 
@@ -222,23 +224,24 @@ class GraphService:
             if start is None:
                 raise _not_found(entity_id)
             chosen: dict[str, int] = {entity_id: 0}
-            edges: dict[str, Relationship] = {}
+            kept_edges: set[str] = set()
             frontier = [entity_id]
             for hop in range(1, hops + 1):
                 if not frontier or len(chosen) >= limit:
                     break
                 next_frontier: list[str] = []
-                for rel in repo.edges_touching(
+                for rel_id, from_id, to_id in repo.edge_ends_touching(
                     conn, tenant_id, frontier, relationship_types, EDGE_BUDGET_PER_HOP
                 ):
-                    for end in (rel.from_id, rel.to_id):
+                    for end in (from_id, to_id):
                         if end not in chosen and len(chosen) < limit:
                             chosen[end] = hop
                             next_frontier.append(end)
-                    if rel.from_id in chosen and rel.to_id in chosen:
-                        edges[rel.id] = rel
+                    if from_id in chosen and to_id in chosen:
+                        kept_edges.add(rel_id)
                 frontier = next_frontier
             found = repo.get_entities(conn, tenant_id, list(chosen))
+            edges = repo.get_relationships(conn, tenant_id, sorted(kept_edges))
         ordered = sorted(
             (eid for eid in chosen if eid in found), key=lambda eid: (chosen[eid], eid)
         )
@@ -283,10 +286,11 @@ class GraphService:
     def recompute_pagerank(self, tenant_id: str) -> int:
         """Recompute and store PageRank for a tenant; returns the number of entities scored."""
         with self._engine.connect() as conn:
-            nodes, edges = repo.all_edges(conn, tenant_id)
+            nodes, types, edges = repo.all_edges(conn, tenant_id)
         scores = compute_pagerank(nodes, edges)
+        kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), PAGERANK_KEEP)
         with self._engine.begin() as conn:
-            repo.replace_pagerank(conn, tenant_id, scores, self._clock.now())
+            repo.replace_pagerank(conn, tenant_id, kept, self._clock.now())
         return len(scores)
 
     def verify_provenance(self, tenant_id: str) -> ChainReport:
@@ -306,6 +310,24 @@ class GraphService:
         return principal.tenant_id
 
 
+def ranked_subset(scores: dict[str, float], types: dict[str, str], keep: int) -> dict[str, float]:
+    """The scores `pagerankTop` can ever return: the top ``keep`` overall and per type.
+
+    Storing every score of a large graph costs far more than computing it.
+    """
+
+    def order(entity_id: str) -> tuple[float, str]:
+        return (-scores[entity_id], entity_id)
+
+    by_type: dict[str, list[str]] = {}
+    for entity_id in scores:
+        by_type.setdefault(types.get(entity_id, ""), []).append(entity_id)
+    chosen = set(heapq.nsmallest(keep, scores, key=order))
+    for members in by_type.values():
+        chosen.update(heapq.nsmallest(keep, members, key=order))
+    return {entity_id: scores[entity_id] for entity_id in chosen}
+
+
 def _not_found(entity_id: str) -> IntelGraphError:
     return IntelGraphError(
         ENTITY_NOT_FOUND, f"no entity with id {entity_id!r} in this tenant", {"id": entity_id}
@@ -318,23 +340,27 @@ def _shortest_path(
     """Breadth-first search over the tenant's edges; steps are (next node, edge taken)."""
     if start == goal:
         return []
-    came_from: dict[str, tuple[str, Relationship] | None] = {start: None}
+    came_from: dict[str, tuple[str, str] | None] = {start: None}  # node -> (previous, edge id)
     frontier: deque[str] = deque([start])
     for _ in range(max_hops):
         layer = list(frontier)
+        in_layer = set(layer)
         frontier.clear()
-        for rel in repo.edges_touching(conn, tenant_id, layer, None, EDGE_BUDGET_PER_HOP * 4):
-            for here, there in ((rel.from_id, rel.to_id), (rel.to_id, rel.from_id)):
-                if here in came_from and there not in came_from and here in layer:
-                    came_from[there] = (here, rel)
+        ends = repo.edge_ends_touching(conn, tenant_id, layer, None, EDGE_BUDGET_PER_HOP * 4)
+        for rel_id, from_id, to_id in ends:
+            for here, there in ((from_id, to_id), (to_id, from_id)):
+                if here in in_layer and there not in came_from:
+                    came_from[there] = (here, rel_id)
                     frontier.append(there)
         if goal in came_from:
-            steps: list[tuple[str, Relationship]] = []
+            hops: list[tuple[str, str]] = []
             node = goal
             while (previous := came_from[node]) is not None:
-                steps.append((node, previous[1]))
+                hops.append((node, previous[1]))
                 node = previous[0]
-            return list(reversed(steps))
+            hops.reverse()
+            edges = repo.get_relationships(conn, tenant_id, [rel_id for _, rel_id in hops])
+            return [(node, edges[rel_id]) for node, rel_id in hops]
         if not frontier:
             return None
     return None
