@@ -31,6 +31,8 @@ _SPLIT = re.compile(r"[\W_]+")
 
 def fold(text: str) -> str:
     """Case-folded, compatibility-decomposed, accents removed (``Zoë`` → ``zoe``)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 

@@ -32,7 +32,9 @@ def create_store_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC"},
+        # prepare_threshold None: server-side prepared statements froze bad generic plans
+        # for IN-lists on tables not yet analysed (1 s per ingest batch, measured).
+        connect_args={"options": "-c timezone=UTC", "prepare_threshold": None},
     )
 
 
@@ -43,6 +45,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache (default 2 MiB)
     cursor.close()
 
 
