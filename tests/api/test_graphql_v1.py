@@ -745,12 +745,6 @@ def icu_collation_url() -> Iterator[str]:
         admin.close()
 
 
-@pytest.mark.xfail(
-    reason="BUG: graph/search_terms.py:54 prefix_upper_bound makes 'li{' / 'oslo201:' as the "
-    "range end; under a linguistic collation (ICU/glibc en-US) punctuation sorts before "
-    "letters and digits, so prefixes ending in z or 9 match nothing",
-    strict=True,
-)
 def test_search_prefixes_ending_in_z_or_9_work_under_a_linguistic_collation(
     icu_collation_url: str, tmp_path: Path
 ) -> None:

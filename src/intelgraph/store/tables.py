@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import VARCHAR
 
 metadata = MetaData()
 
@@ -82,7 +83,10 @@ entity_terms = Table(
     "entity_terms",
     metadata,
     Column("tenant_id", String(40), nullable=False),
-    Column("term", String(128), nullable=False),
+    # Binary collation on PostgreSQL (migration 0006): prefix ranges need code-point order.
+    Column(
+        "term", String(128).with_variant(VARCHAR(128, collation="C"), "postgresql"), nullable=False
+    ),
     Column("entity_id", String(40), nullable=False),
     PrimaryKeyConstraint("tenant_id", "term", "entity_id"),
 )
