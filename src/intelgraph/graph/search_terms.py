@@ -44,12 +44,14 @@ def tokens(text: str) -> list[str]:
 
 def entity_terms(label: str, attributes: dict[str, Any]) -> set[str]:
     """Distinct terms for an entity: label tokens plus the searchable attributes' tokens."""
-    terms = set(tokens(label))
+    # One fold and split of the texts joined by a space yields the same tokens as one per
+    # text (the space separates tokens; folding is per character) at a sixth of the calls.
+    texts = [label]
     for name in SEARCHABLE_ATTRIBUTES:
         value = attributes.get(name)
         if isinstance(value, str):
-            terms.update(tokens(value))
-    return terms
+            texts.append(value)
+    return {token[:MAX_TERM_LENGTH] for token in _SPLIT.split(fold(" ".join(texts))) if token}
 
 
 def prefix_upper_bound(prefix: str) -> str:

@@ -505,17 +505,18 @@ class _IngestPlan:
     def write(self) -> None:
         repo.insert_entities(self.conn, self.new_entities)
         repo.update_entities(self.conn, self.tenant_id, self.updated_entities)
+        tenant_id = self.tenant_id
         term_rows = [
-            {
-                "tenant_id": self.tenant_id,
-                "term": term,
-                "entity_id": row.get("entity_id") or row["b_id"],
-            }
-            for row in self.new_entities + self.updated_entities
+            (tenant_id, term, row["entity_id"])
+            for row in self.new_entities
+            for term in entity_terms(row["label"], row["attributes"])
+        ] + [
+            (tenant_id, term, row["b_id"])
+            for row in self.updated_entities
             for term in entity_terms(row["label"], row["attributes"])
         ]
         repo.replace_terms(
-            self.conn, self.tenant_id, [row["b_id"] for row in self.updated_entities], term_rows
+            self.conn, tenant_id, [row["b_id"] for row in self.updated_entities], term_rows
         )
         repo.insert_relationships(self.conn, self.new_edges)
         repo.touch_relationships(self.conn, self.tenant_id, self.touched_edges)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
 
 from intelgraph.store.engine import as_utc
 from intelgraph.store.tables import api_keys, tenants
@@ -108,25 +108,29 @@ def revoke_key(conn: Connection, tenant_id: str, key_id: str, at: datetime) -> b
     return result.rowcount == 1
 
 
+# Authentication runs on every request: the statement is built once.
+_KEY_OWNER = (
+    select(
+        api_keys,
+        tenants.c.slug,
+        tenants.c.name.label("tenant_name"),
+        tenants.c.region,
+        tenants.c.plan,
+        tenants.c.status,
+        tenants.c.is_sandbox,
+        tenants.c.created_at.label("tenant_created_at"),
+        tenants.c.default_api_version,
+        tenants.c.is_safelisted,
+        tenants.c.allows_apq,
+    )
+    .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
+    .where(api_keys.c.key_hash == bindparam("key_hash"))
+)
+
+
 def find_key_owner(conn: Connection, key_hash: str) -> tuple[ApiKey, Tenant] | None:
     """The key with this hash and its tenant, revoked or not."""
-    row = conn.execute(
-        select(
-            api_keys,
-            tenants.c.slug,
-            tenants.c.name.label("tenant_name"),
-            tenants.c.region,
-            tenants.c.plan,
-            tenants.c.status,
-            tenants.c.is_sandbox,
-            tenants.c.created_at.label("tenant_created_at"),
-            tenants.c.default_api_version,
-            tenants.c.is_safelisted,
-            tenants.c.allows_apq,
-        )
-        .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
-        .where(api_keys.c.key_hash == key_hash)
-    ).first()
+    row = conn.execute(_KEY_OWNER, {"key_hash": key_hash}).first()
     if row is None:
         return None
     tenant = Tenant(
