@@ -8,7 +8,7 @@ offers no bulk "every entity of a type" read for a system job.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from intelgraph.er.decisions import Thresholds
 from intelgraph.er.governance import ThresholdOrigin, ThresholdsRecord, ThresholdStatus
 from intelgraph.er.history import EventKind, Membership, MembershipDecision, MergeEvent
 from intelgraph.er.review import ReviewItem, ReviewKind, ReviewStatus
+from intelgraph.store.batching import chunks
 from intelgraph.store.engine import as_utc
 from intelgraph.store.tables import (
     entities,
@@ -36,13 +37,6 @@ from intelgraph.store.tables import (
     er_state,
     er_thresholds,
 )
-
-CHUNK = 500  # ids per IN (...) list
-
-
-def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -113,7 +107,7 @@ def entity_rows(
     if ids is None:
         return list(conn.execute(base.order_by(entities.c.entity_id)))
     rows: list[Row[Any]] = []
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         rows.extend(conn.execute(base.where(entities.c.entity_id.in_(chunk))))
     return rows
 
@@ -121,7 +115,7 @@ def entity_rows(
 def entity_types_of(conn: Connection, tenant_id: str, ids: Sequence[str]) -> dict[str, str]:
     """Entity id to graph type, for the ids the tenant has."""
     found: dict[str, str] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         for row in conn.execute(
             select(entities.c.entity_id, entities.c.type).where(
                 entities.c.tenant_id == tenant_id, entities.c.entity_id.in_(chunk)
@@ -154,7 +148,7 @@ def unresolved_entity_ids(
     if ids is None:
         return [row.entity_id for row in conn.execute(base.order_by(entities.c.entity_id))]
     found: list[str] = []
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         found.extend(
             row.entity_id for row in conn.execute(base.where(entities.c.entity_id.in_(chunk)))
         )
@@ -214,7 +208,7 @@ def membership_of(conn: Connection, tenant_id: str, entity_id: str) -> Membershi
 
 def memberships_of(conn: Connection, tenant_id: str, ids: Sequence[str]) -> dict[str, Membership]:
     found: dict[str, Membership] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         for row in conn.execute(
             select(er_memberships).where(
                 er_memberships.c.tenant_id == tenant_id, er_memberships.c.entity_id.in_(chunk)
@@ -231,7 +225,7 @@ def members_of(
 ) -> dict[str, list[str]]:
     """Cluster id to its member entity ids (sorted), for the given clusters."""
     members: dict[str, list[str]] = defaultdict(list)
-    for chunk in _chunks(sorted(set(cluster_ids))):
+    for chunk in chunks(sorted(set(cluster_ids))):
         for row in conn.execute(
             select(er_memberships.c.entity_id, er_memberships.c.cluster_id).where(
                 er_memberships.c.tenant_id == tenant_id, er_memberships.c.cluster_id.in_(chunk)
@@ -269,7 +263,7 @@ def write_memberships(
 ) -> None:
     """Set the cluster and decision of each entity id (insert or replace)."""
     ids = sorted(rows)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         conn.execute(
             delete(er_memberships).where(
                 er_memberships.c.tenant_id == tenant_id, er_memberships.c.entity_id.in_(chunk)
@@ -523,7 +517,7 @@ def open_pair_keys(
 ) -> set[tuple[str, str]]:
     """(left, right) of the open pair items whose left id is among ``left_ids``."""
     keys: set[tuple[str, str]] = set()
-    for chunk in _chunks(sorted(set(left_ids))):
+    for chunk in chunks(sorted(set(left_ids))):
         for row in conn.execute(
             select(er_review_items.c.left_id, er_review_items.c.right_id).where(
                 er_review_items.c.tenant_id == tenant_id,

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from intelgraph.graph.model import Entity, Relationship
 from intelgraph.graph.provenance import GENESIS_HASH, ProvenanceLink, link_hash
 from intelgraph.graph.search_terms import prefix_upper_bound
+from intelgraph.store.batching import chunks
 from intelgraph.store.engine import as_utc
 from intelgraph.store.tables import (
     entities,
@@ -35,13 +36,6 @@ from intelgraph.store.tables import (
     provenance_heads,
     relationships,
 )
-
-CHUNK = 500  # ids per IN (...) list
-
-
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def to_entity(row: Row[Any]) -> Entity:
