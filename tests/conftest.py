@@ -140,6 +140,31 @@ def harness(settings: Settings) -> Iterator[Harness]:
         yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_harness(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    """One app per backend shared by a whole module (building an app is the slow part).
+
+    Tests using it must make their own tenants, so they cannot see each other's data.
+    """
+    tmp = tmp_path_factory.mktemp("app")
+    url = (
+        f"sqlite:///{tmp}/intelgraph.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    settings = Settings(
+        database_url=url,
+        data_dir=tmp / "data",
+        operator_key="igo_test_operator_key",
+        run_background_jobs=False,
+    )
+    services = build_services(settings)
+    with TestClient(create_app(services=services)) as client:
+        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
+
+
 def person(external_id: str, label: str, **attributes: str) -> dict[str, Any]:
     return {
         "kind": "entity",

@@ -18,29 +18,10 @@ from intelgraph.settings import Settings
 ENTITY_QUERY = "query($id: ID!) { entity(id: $id) { label type attributes externalId } }"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    """One app per backend for this whole module (building one per test is the slow part).
-
-    Every test makes its own tenants, so tests cannot see each other's data.
-    """
-    tmp = tmp_path_factory.mktemp("app")
-    url = (
-        f"sqlite:///{tmp}/intelgraph.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp / "data",
-        operator_key="igo_test_operator_key",
-        run_background_jobs=False,
-    )
-    services = build_services(settings)
-    with TestClient(create_app(services=services)) as client:
-        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
+@pytest.fixture(scope="module")
+def harness(module_harness: Harness) -> Harness:
+    """One app per backend for this module; every test makes its own tenants."""
+    return module_harness
 
 
 def ndjson(*lines: dict[str, Any]) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,12 +19,9 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, person
 from intelgraph.api.deprecations import deprecations
-from intelgraph.app import build_services, create_app
-from intelgraph.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPRECATION_HEADERS = ("Deprecation", "Sunset", "Link", "X-IG-Rewrite-Hint")
@@ -39,26 +35,10 @@ NEW_ONLY = "query New($id: ID!) { entity(id: $id) { id label attributes } }"
 ALL_OLD = "query AllOld($id: ID!) { getEntity(id: $id) { id name props } }"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    """One app per backend for this module (building an app per test is the slow part)."""
-    tmp = tmp_path_factory.mktemp("app")
-    url = (
-        f"sqlite:///{tmp}/intelgraph.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp / "data",
-        operator_key="igo_test_operator_key",
-        run_background_jobs=False,
-    )
-    services = build_services(settings)
-    with TestClient(create_app(services=services)) as client:
-        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
+@pytest.fixture(scope="module")
+def harness(module_harness: Harness) -> Harness:
+    """One app per backend for this module; every test makes its own tenants."""
+    return module_harness
 
 
 @dataclass

@@ -8,20 +8,16 @@ cached value (PlatformSettings.set), and is switched back off in a ``finally``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, person
-from intelgraph.app import build_services, create_app
 from intelgraph.gateway.versioning import SUPPORTED_VERSIONS, negotiate
 from intelgraph.kernel.errors import IntelGraphError
-from intelgraph.settings import Settings
 
 VERSION_HEADER = "X-IG-Api-Version"
 # Valid in both versions: which schema served it is read from the response header.
@@ -30,26 +26,10 @@ PORTABLE_QUERY = '{ searchEntities(q: "nobody-here") { total } }'
 VERSION_QUERY = "{ apiVersion }"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    """One app per backend for this module (building an app per test is the slow part)."""
-    tmp = tmp_path_factory.mktemp("app")
-    url = (
-        f"sqlite:///{tmp}/intelgraph.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp / "data",
-        operator_key="igo_test_operator_key",
-        run_background_jobs=False,
-    )
-    services = build_services(settings)
-    with TestClient(create_app(services=services)) as client:
-        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
+@pytest.fixture(scope="module")
+def harness(module_harness: Harness) -> Harness:
+    """One app per backend for this module; every test makes its own tenants."""
+    return module_harness
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
 import pytest
-from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, person
-from intelgraph.app import build_services, create_app
-from intelgraph.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 MANIFEST = orjson.loads(
@@ -43,26 +39,10 @@ def apq(text: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": sha256(text)}}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    """One app per backend for this module (building an app per test is the slow part)."""
-    tmp = tmp_path_factory.mktemp("app")
-    url = (
-        f"sqlite:///{tmp}/intelgraph.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp / "data",
-        operator_key="igo_test_operator_key",
-        run_background_jobs=False,
-    )
-    services = build_services(settings)
-    with TestClient(create_app(services=services)) as client:
-        yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
+@pytest.fixture(scope="module")
+def harness(module_harness: Harness) -> Harness:
+    """One app per backend for this module; every test makes its own tenants."""
+    return module_harness
 
 
 @dataclass

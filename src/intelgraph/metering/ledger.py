@@ -64,7 +64,7 @@ def _upsert_add(dialect: str) -> Executable:
             index_elements=["tenant_id", "meter", "bucket_start"],
             set_={"value": usage_ledger.c.value + pg_stmt.excluded.value},
         )
-    raise NotImplementedError(f"usage ledger upsert on {dialect}")  # the store has these two
+    raise ValueError(f"the usage ledger supports sqlite and postgresql, not {dialect}")
 
 
 def sum_usage(conn: Connection, tenant_id: str, start: datetime, end: datetime) -> dict[str, int]:
