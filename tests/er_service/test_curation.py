@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import Harness
 from intelgraph.audit import service as audit
 
@@ -124,7 +126,21 @@ def test_review_approval_merges_the_pair_and_rejection_keeps_it_apart(
     ).json()["items"]
     pairs = [i for i in items if i["kind"] == "PAIR"]
     assert len(pairs) >= 2, items
-    to_merge, to_keep_apart = pairs[0], pairs[1]
+    # Two pairs that touch four different clusters, so merging one cannot join the other.
+    members = sorted({m for pair in pairs for m in pair["members"]})
+    cluster_of = canonical_ids(harness, tenant.admin_key, members)
+
+    def clusters(pair: dict[str, Any]) -> set[str | None]:
+        return {cluster_of[m] for m in pair["members"]}
+
+    candidates = [
+        (a, b)
+        for a in pairs
+        for b in pairs
+        if len(clusters(a)) == 2 and len(clusters(b)) == 2 and not clusters(a) & clusters(b)
+    ]
+    assert candidates, items
+    to_merge, to_keep_apart = candidates[0]
 
     merged = harness.client.post(
         f"/v1/er/review/{to_merge['id']}/approve",
