@@ -449,6 +449,8 @@ def in_process_bench(args: argparse.Namespace, url: str, workdir: Path) -> dict[
         services.engine,
         services.clock,
         services.metrics,
+        lambda _principal, _records: None,  # no ingest in this bench
+        services.er,
     )
     services.persisted_queries.register(principal.tenant_id, ENTITY_QUERY, OPERATION_ID)
     manifest_op = services.persisted_queries.find_by_id(principal.tenant_id, "getEntityById:v1")

@@ -35,7 +35,6 @@ from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint, charge_ingest
 from intelgraph.api.limits import QueryLimits
 from intelgraph.api.persisted import PersistedQueryRegistry
-from intelgraph.api.resolvers_v1_1 import provide_entity_resolution
 from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
 from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
@@ -182,6 +181,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.clock,
         services.metrics,
         functools.partial(charge_ingest, services.quotas, services.limits),
+        services.er,
     )
     health = HealthApi(services.engine, services.metrics)
     admin = AdminApi(
@@ -191,7 +191,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.engine,
         services.metering,
     )
-    provide_entity_resolution(services.graph, services.er)
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from intelgraph.er.service import EntityResolutionService
 from intelgraph.graph.service import GraphService
 from intelgraph.kernel.tenancy import Principal
 
@@ -13,6 +14,7 @@ from intelgraph.kernel.tenancy import Principal
 class RequestContext:
     principal: Principal
     graph: GraphService
+    er: EntityResolutionService | None = None  # answers the v1.1 resolution fields
     api_version: str = "1.0"
     degree_memo: dict[str, int] = field(default_factory=dict)
     deprecated_fields_used: set[str] = field(default_factory=set)

@@ -28,6 +28,7 @@ from intelgraph.api.persisted import (
 from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rewrite import Rewrite, rewrite_document
 from intelgraph.audit import service as audit
+from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.versioning import API_VERSION
 from intelgraph.graph.service import GraphService
@@ -67,6 +68,7 @@ class GraphQLEndpoint:
         clock: Clock,
         metrics: Metrics,
         ingest_quota: Callable[[Principal, int], object],
+        er: EntityResolutionService | None = None,
     ) -> None:
         self.executors = executors
         self.graph = graph
@@ -75,6 +77,7 @@ class GraphQLEndpoint:
         self.clock = clock
         self.metrics = metrics
         self.ingest_quota = ingest_quota
+        self.er = er
         self._rewrites: dict[str, Rewrite] = {}
 
     async def handle(self, request: Request) -> Response:
@@ -91,6 +94,7 @@ class GraphQLEndpoint:
         context = RequestContext(
             principal=principal,
             graph=self.graph,
+            er=self.er,
             api_version=version,
             charge_ingest=functools.partial(self.ingest_quota, principal),
         )

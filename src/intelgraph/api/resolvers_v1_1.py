@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
@@ -13,7 +12,6 @@ from intelgraph.er.history import EntityResolution
 from intelgraph.er.mapping import is_resolvable
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.graph.model import Entity
-from intelgraph.graph.service import GraphService
 from intelgraph.kernel.errors import LIST_LIMIT_EXCEEDED, SERVICE_UNAVAILABLE, IntelGraphError
 
 MAX_BATCH_IDS = 100
@@ -75,18 +73,9 @@ def retention_tier(purposes: list[str]) -> str:
 
 resolution_type = ObjectType("Resolution")
 
-# The ER service of each app, keyed by that app's graph service (the request context
-# carries the graph service); app.py registers it with provide_entity_resolution.
-_entity_resolution: WeakKeyDictionary[GraphService, EntityResolutionService] = WeakKeyDictionary()
-
-
-def provide_entity_resolution(graph: GraphService, er: EntityResolutionService) -> None:
-    """Make ``er`` answer the ER fields of requests served with ``graph``."""
-    _entity_resolution[graph] = er
-
 
 def _er(context: RequestContext) -> EntityResolutionService:
-    er = _entity_resolution.get(context.graph)
+    er = context.er
     if er is None:
         raise IntelGraphError(SERVICE_UNAVAILABLE, "entity resolution is not available here")
     return er
