@@ -1,0 +1,1 @@
+"""Billing: signed daily usage exports, adapters with a durable outbox, reconciliation."""
