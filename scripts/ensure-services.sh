@@ -22,4 +22,23 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 0.5; done
   redis_up || { echo "error: Redis is not reachable on 127.0.0.1:6379 and could not be started (is redis-server installed?)" >&2; exit 1; }
 fi
-echo "services: PostgreSQL and Redis are up"
+
+# Prometheus and promtool (Debian's `prometheus` package): the reconciliation test starts its
+# own server on a free port and the rule tests run promtool. Install only; the Debian service
+# is kept from starting (a policy-rc.d that denies, unless the machine has one already).
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  echo "Prometheus is missing; installing Debian's prometheus package" >&2
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root="sudo -n"
+  policy=/usr/sbin/policy-rc.d
+  added_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null && $as_root chmod 755 "$policy" && added_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $as_root apt-get install -y --no-install-recommends prometheus >/dev/null \
+    || { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends prometheus >/dev/null; }
+  [ -n "$added_policy" ] && $as_root rm -f "$policy"
+  command -v promtool >/dev/null 2>&1 || { echo "error: could not install Prometheus (apt-get install prometheus failed; are you root?)" >&2; exit 1; }
+fi
+echo "services: PostgreSQL and Redis are up; $(prometheus --version 2>/dev/null | head -1)"

@@ -21,6 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import AdminApi
+from intelgraph.api.billing_http import BillingApi
+from intelgraph.api.cache_http import EdgeCacheApi
 from intelgraph.api.er_http import EntityResolutionApi
 from intelgraph.api.evolution_http import EvolutionApi
 from intelgraph.api.executor import GraphQLExecutor
@@ -37,10 +39,19 @@ from intelgraph.api.limits import QueryLimits
 from intelgraph.api.persisted import PersistedQueryRegistry
 from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
+from intelgraph.billing.adapters import AdapterConfig, build_adapters
+from intelgraph.billing.customers import BillingCustomers
+from intelgraph.billing.exports import UsageExporter
+from intelgraph.billing.outbox import BillingOutbox, RetryPolicy
+from intelgraph.billing.reconcile import Reconciler
+from intelgraph.billing.toggles import BillingToggles
 from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring
 from intelgraph.er.service import EntityResolutionService
-from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware
+from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware, PrincipalCache
+from intelgraph.gateway.edgecache.factory import create_edge_cache
+from intelgraph.gateway.edgecache.middleware import EdgeCacheMiddleware
+from intelgraph.gateway.edgecache.service import EdgeCache
 from intelgraph.gateway.metering import MeteringMiddleware
 from intelgraph.gateway.quotas import QuotaMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
@@ -59,6 +70,7 @@ from intelgraph.kernel.errors import (
 from intelgraph.metering.ledger import LedgerFlusher
 from intelgraph.metering.meters import UsageMeters
 from intelgraph.metering.service import MeteringService
+from intelgraph.obs.gc_pauses import GcPauseMeter, freeze_startup_heap
 from intelgraph.obs.metrics import Metrics
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.quotas import CachedLimits, QuotaEngine, create_quota_engine
@@ -97,6 +109,10 @@ class Services:
     ledger: LedgerFlusher
     metering: MeteringService
     er: EntityResolutionService
+    exports: UsageExporter
+    reconciler: Reconciler
+    outbox: BillingOutbox
+    edge_cache: EdgeCache
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -135,9 +151,33 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     entitlements.on_limits_changed(limits.invalidate)
     persisted_queries = PersistedQueryRegistry(engine, clock)
     persisted_queries.load_manifest()
+    edge_cache = create_edge_cache(settings, engine, clock, persisted_queries, policy, metrics)
+    # Purged before the write is acknowledged; PageRank purges its graph-derived operations.
+    graph.on_reads_changed(edge_cache.purge_entities)
+    graph.on_analytics_recomputed(edge_cache.purge_graph_derived)
     cipher = FieldCipher(load_master_key(settings.master_key, settings.data_dir))
     keyring = Keyring(engine, clock, cipher, timedelta(days=settings.signing_key_grace_days))
     keyring.ensure_active()
+    exports = UsageExporter(engine, clock, keyring, settings.usage_export_dir)
+    # Shortly after midnight UTC, the day that just ended; one replica (advisory lock).
+    scheduler.daily("billing.usage_export", time(0, 5), exports.export_previous_day)
+    reconciler = Reconciler(
+        engine,
+        clock,
+        MeteringService(engine),
+        metrics,
+        export_dir=settings.usage_export_dir,
+        adapter_names=settings.billing_adapter_names,
+        prometheus_url=settings.prometheus_url,
+        tenant_ids=lambda: [tenant.id for tenant in tenants.list_tenants()],
+    )
+    # After the export (00:05) and the adapters' first pushes; one replica (advisory lock).
+    scheduler.daily("billing.reconcile", time(1, 30), reconciler.reconcile_previous_day)
+    scheduler.every("billing.recon_gauges", 60, reconciler.refresh_gauges)
+    outbox = build_outbox(settings, engine, clock, tenants, metrics)
+    exports.on_exported(outbox.enqueue)  # every export (scheduled, CLI, backfill) is queued
+    # Claims are per delivery (SKIP LOCKED), so every replica may push: no job lock needed.
+    scheduler.every("billing.push", settings.billing_push_interval_seconds, outbox.push)
     return Services(
         settings=settings,
         engine=engine,
@@ -159,6 +199,55 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         ledger=LedgerFlusher(engine, meters, metrics),
         metering=MeteringService(engine),
         er=er,
+        exports=exports,
+        reconciler=reconciler,
+        outbox=outbox,
+        edge_cache=edge_cache,
+    )
+
+
+def build_outbox(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    tenants: TenantService,
+    metrics: Metrics | None = None,
+) -> BillingOutbox:
+    """The billing outbox with the adapters INTELGRAPH_BILLING_ADAPTERS enables."""
+    config = AdapterConfig(
+        stripe_api_base=settings.stripe_api_base,
+        stripe_api_key=settings.stripe_api_key,
+        openmeter_url=settings.openmeter_url,
+        openmeter_token=settings.openmeter_token,
+        webhook_url=settings.billing_webhook_url,
+        webhook_secret=settings.billing_webhook_secret,
+        file_dir=settings.billing_events_dir,
+        timeout_seconds=settings.billing_http_timeout_seconds,
+    )
+    try:
+        adapters = build_adapters(settings.billing_adapter_names, config, clock)
+    except ValueError as exc:
+        raise IntelGraphError(VALIDATION, str(exc)) from exc
+    policy = RetryPolicy(
+        max_attempts=settings.billing_max_attempts,
+        base_seconds=settings.billing_backoff_base_seconds,
+        max_seconds=settings.billing_backoff_max_seconds,
+        lease_seconds=settings.billing_claim_lease_seconds,
+    )
+    deliveries = metrics.billing_deliveries if metrics is not None else None
+    return BillingOutbox(
+        engine,
+        clock,
+        adapters,
+        BillingToggles(engine, clock),
+        BillingCustomers(engine, clock),
+        lambda tenant_id: tenants.get_tenant(tenant_id).is_sandbox,
+        policy,
+        on_outcome=(
+            (lambda adapter, outcome: deliveries.labels(adapter, outcome).inc())
+            if deliveries is not None
+            else None
+        ),
     )
 
 
@@ -182,6 +271,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.metrics,
         functools.partial(charge_ingest, services.quotas, services.limits),
         services.er,
+        services.edge_cache,
     )
     health = HealthApi(services.engine, services.metrics)
     admin = AdminApi(
@@ -207,7 +297,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             methods=["POST"],
         ),
         *admin.routes(),
+        *BillingApi(services.exports, services.policy).routes(),
         *EntityResolutionApi(services.er).routes(),
+        *EdgeCacheApi(services.edge_cache, services.tenants, services.policy).routes(),
         *EvolutionApi(
             services.persisted_queries,
             executors["1.1"].schema,
@@ -229,8 +321,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.ledger.stop()  # flushes the last second of usage
         services.quotas.stop()
         services.scheduler.stop()
+        services.outbox.close()
         services.er.stop()
         services.pagerank_jobs.stop()
+        services.edge_cache.stop()
         services.engine.dispose()
 
     app = Starlette(
@@ -244,6 +338,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     app.state.executors = executors
+    # Innermost: a hit is still charged (quota), metered (api call + egress bytes).
+    app.add_middleware(EdgeCacheMiddleware, cache=services.edge_cache)
     app.add_middleware(MeteringMiddleware, meters=services.meters)
     app.add_middleware(QuotaMiddleware, quotas=services.quotas, limits_for=services.limits)
     app.add_middleware(
@@ -251,7 +347,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         is_forced_v1=lambda: bool(services.platform.get(FORCE_API_V1_DEFAULT, False)),
         requests_by_version=services.metrics.api_requests_by_version,
     )
-    app.add_middleware(AuthenticationMiddleware, tenants=services.tenants)
+    principals = PrincipalCache(services.clock, settings.authn_cache_seconds)
+    services.entitlements.on_limits_changed(lambda _tenant_id: principals.clear())
+    app.add_middleware(AuthenticationMiddleware, tenants=services.tenants, principals=principals)
     app.add_middleware(RequestLogMiddleware, metrics=services.metrics)
     return app
 
@@ -264,8 +362,15 @@ def _jwks_endpoint(keyring: Keyring) -> Callable[[Request], Awaitable[Response]]
 
 
 def create_app_from_env() -> Starlette:
-    """Factory for the server processes: Settings from the environment."""
-    return create_app(Settings())
+    """Factory for the server processes: Settings from the environment.
+
+    The start-up heap is frozen out of the garbage collector's reach (obs/gc_pauses.py:
+    full collections stalled the event loop for ~100 ms); tests build apps with create_app.
+    """
+    app = create_app(Settings())
+    GcPauseMeter(app.state.services.metrics.gc_pauses).install()
+    freeze_startup_heap()
+    return app
 
 
 async def _intelgraph_error(request: Request, exc: Exception) -> Response:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     port: int = Field(8080, description="Port `serve` listens on")
     workers: int = Field(1, description="Server worker processes for `serve`")
     log_level: str = Field("INFO", description="Log level (JSON logs on stderr)")
+    authn_cache_seconds: float = Field(
+        1.0,
+        description="How long a replica trusts an API key it has checked: a key revoked or a "
+        "tenant suspended through another replica or the CLI is refused at most this much "
+        "later (0 = check every request)",
+    )
     max_ingest_bytes: int = Field(
         16 * 1024 * 1024, description="Largest accepted ingest body in bytes (larger = 413)"
     )
@@ -58,7 +64,100 @@ class Settings(BaseSettings):
         True, description="Run the in-process scheduler (PageRank recompute, later jobs)"
     )
     demo_tenant_slug: str = Field("demo", description="Slug of the tenant `--demo` seeds")
+    # gateway edge cache (gateway/edgecache/)
+    cache_enabled: bool = Field(
+        True, description="Serve safelisted persisted reads from the edge cache"
+    )
+    cache_redis_url: str | None = Field(
+        None,
+        description="Redis for the edge cache shared by replicas; unset = REDIS_URL, "
+        "both unset = in-memory",
+    )
+    cache_tenant_max_bytes: int = Field(
+        512 * 1024 * 1024,
+        description="In-memory edge cache: bytes one tenant may hold (least recently used "
+        "entries are evicted past it)",
+    )
+    cache_stale_seconds: float = Field(
+        5.0,
+        description="How long past its TTL an entry may be served STALE to requests that "
+        "arrive while the same entry is being refreshed",
+    )
+    cache_purge_hooks: str = Field(
+        "", description="Comma list of URLs each edge cache purge is POSTed to (e.g. a CDN)"
+    )
+    export_dir: Path | None = Field(
+        None,
+        description="Where signed daily usage exports are written; unset = DATA_DIR/exports",
+    )
+    # billing adapters and outbox (billing/adapters.py, billing/outbox.py)
+    billing_adapters: str = Field(
+        "file",
+        description="Comma list of enabled billing adapters: stripe, openmeter, webhook, file",
+    )
+    stripe_api_base: str = Field(
+        "https://api.stripe.com", description="Stripe API base URL (meter events go to /v1/…)"
+    )
+    stripe_api_key: str | None = Field(
+        None, description="Stripe secret key (sk_…) for meter events; required for `stripe`"
+    )
+    openmeter_url: str | None = Field(
+        None, description="OpenMeter base URL (events go to /api/v1/events); required for it"
+    )
+    openmeter_token: str | None = Field(None, description="OpenMeter API token (Bearer)")
+    billing_webhook_url: str | None = Field(
+        None, description="URL the `webhook` adapter POSTs signed usage events to"
+    )
+    billing_webhook_secret: str | None = Field(
+        None, description="Standard Webhooks signing secret (whsec_ + base64) for `webhook`"
+    )
+    billing_file_dir: Path | None = Field(
+        None, description="Where the `file` adapter writes JSON lines; unset = DATA_DIR/billing"
+    )
+    billing_max_attempts: int = Field(
+        16, description="Attempts per delivery before it becomes a dead letter"
+    )
+    billing_backoff_base_seconds: float = Field(
+        2.0, description="First retry delay cap; doubles each attempt (full jitter)"
+    )
+    billing_backoff_max_seconds: float = Field(
+        3600.0, description="Largest retry delay cap (Retry-After from a provider may exceed it)"
+    )
+    billing_http_timeout_seconds: float = Field(
+        10.0, description="Timeout of one request to a billing provider"
+    )
+    billing_push_interval_seconds: float = Field(
+        30.0, description="How often `serve` delivers due billing deliveries"
+    )
+    billing_claim_lease_seconds: float = Field(
+        300.0, description="How long a worker owns claimed deliveries before another may retry"
+    )
+    # usage reconciliation (billing/reconcile.py)
+    prometheus_url: str | None = Field(
+        None,
+        description="Prometheus server that scrapes every replica (e.g. http://127.0.0.1:9090), "
+        "queried by reconciliation; unset = the Prometheus source is reported unavailable",
+    )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def usage_export_dir(self) -> Path:
+        """Where daily usage exports go: EXPORT_DIR, else DATA_DIR/exports."""
+        return self.export_dir if self.export_dir is not None else self.data_dir / "exports"
+
+    @property
+    def billing_adapter_names(self) -> tuple[str, ...]:
+        """The enabled billing adapters, in the order given."""
+        return tuple(
+            name.strip().lower() for name in self.billing_adapters.split(",") if name.strip()
+        )
+
+    @property
+    def billing_events_dir(self) -> Path:
+        """Where the `file` adapter writes: BILLING_FILE_DIR, else DATA_DIR/billing."""
+        if self.billing_file_dir is not None:
+            return self.billing_file_dir
+        return self.data_dir / "billing"

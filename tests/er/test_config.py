@@ -34,7 +34,7 @@ def _refusal(data: Any) -> str:
 @pytest.mark.parametrize("entity_type", list(EntityType))
 def test_default_configs_load_and_use_only_canonical_attributes(entity_type: EntityType) -> None:
     config = default_config(entity_type)
-    assert config.entity_type is entity_type
+    assert config.entity_type == entity_type
     assert set(config.attributes) <= set(CANONICAL_ATTRIBUTES[entity_type])
     assert config.comparisons and config.blocking and config.training.em_blocking
 

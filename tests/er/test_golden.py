@@ -72,9 +72,22 @@ def test_a_duplicate_record_id_names_both_lines() -> None:
     assert "record_id 'r1' on line 4 duplicates line 2" in message
 
 
-def test_an_unknown_entity_type_names_the_line() -> None:
-    message = _refusal("record_id,entity_type,cluster_id\nr1,PERSON,c1\nr2,SPACESHIP,c2\n")
-    assert "line 3: unknown entity type 'SPACESHIP'" in message
+def test_a_malformed_entity_type_names_the_line() -> None:
+    message = _refusal("record_id,entity_type,cluster_id\nr1,PERSON,c1\nr2,space ship,c2\n")
+    assert "line 3: entity type 'space ship' is not a valid type name" in message
+
+
+def test_records_of_a_type_without_canonical_names_keep_every_other_column() -> None:
+    golden = parse_golden_csv(
+        "record_id,entity_type,cluster_id,vin,plate,given_name\n"
+        "v1,vehicle,c1,1HGCM82633A004352,AB12CDE,\n"
+        "p1,PERSON,c2,,,Ada\n"
+    )
+    vehicle, person = golden.records
+    assert vehicle.entity_type == "VEHICLE"
+    assert vehicle.attributes == {"vin": "1HGCM82633A004352", "plate": "AB12CDE", "given_name": None}
+    assert person.attributes == {"given_name": "Ada"}
+    assert golden.entity_types == ["PERSON", "VEHICLE"]
 
 
 def test_an_empty_cluster_id_is_refused() -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.graph.service import GraphService
 from intelgraph.kernel.tenancy import Principal
+
+if TYPE_CHECKING:
+    from intelgraph.gateway.edgecache.service import EdgeCache
 
 
 @dataclass
@@ -20,3 +24,4 @@ class RequestContext:
     deprecated_fields_used: set[str] = field(default_factory=set)
     # Charges an ingest of N records against the tenant's ingest_eps (raises when refused).
     charge_ingest: Callable[[int], object] = lambda _records: None
+    edge_cache: EdgeCache | None = None  # answers the v1.1 purgeCache mutation

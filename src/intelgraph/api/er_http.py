@@ -1,13 +1,14 @@
-"""/v1/er: entity resolution for the caller's tenant — review queue, clusters, thresholds,
-golden sets, runs and alerts. Reads need ``entity.read``, changes ``admin.write``; the
-tenant always comes from the API key. Slow calls (training, evaluations) run in the
-thread pool so the event loop keeps serving."""
+"""/v1/er: entity resolution for the caller's tenant — configs per entity type, review
+queue, clusters, thresholds, golden sets, runs and alerts. Reads need ``entity.read``,
+changes ``admin.write`` (a tenant admin key); the tenant always comes from the API key.
+Slow calls (training, evaluations) run in the thread pool so the event loop keeps serving."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +33,9 @@ class EntityResolutionApi:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/er/status", self.status, methods=["GET"]),
+            Route("/v1/er/configs", self.list_configs, methods=["GET"]),
+            Route("/v1/er/configs/{entity_type}", self.show_config, methods=["GET"]),
+            Route("/v1/er/configs/{entity_type}", self.set_config, methods=["PUT"]),
             Route("/v1/er/review", self.list_review, methods=["GET"]),
             Route("/v1/er/review/{item_id}/approve", self.approve_review, methods=["POST"]),
             Route("/v1/er/review/{item_id}/reject", self.reject_review, methods=["POST"]),
@@ -53,6 +57,54 @@ class EntityResolutionApi:
             Route("/v1/er/runs", self.list_runs, methods=["GET"]),
             Route("/v1/er/alerts", self.list_alerts, methods=["GET"]),
         ]
+
+    # --- configs per entity type ------------------------------------------------------------
+
+    async def list_configs(self, request: Request) -> Response:
+        found = self.er.type_configs(_principal(request))
+        return JSONResponse({"configs": [c.as_dict() for c in found]})
+
+    async def show_config(self, request: Request) -> Response:
+        raw = request.query_params.get("version")
+        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+            raise IntelGraphError(VALIDATION, "?version= must be a whole number from 1")
+        found = self.er.type_config(
+            _principal(request),
+            request.path_params["entity_type"],
+            None if raw is None else int(raw),
+        )
+        return JSONResponse({"config": found.as_dict(with_document=True)})
+
+    async def set_config(self, request: Request) -> Response:
+        """Body: ``{"config": <the config as an object, or its YAML/JSON text>, "reason"}``."""
+        body = await json_object(request)
+        given = body.get("config")
+        if isinstance(given, dict):
+            document = orjson.dumps(given, option=orjson.OPT_INDENT_2).decode()
+        elif isinstance(given, str):
+            document = given
+        else:
+            raise IntelGraphError(
+                VALIDATION,
+                "'config' is required: the comparisons config as a JSON object, or its "
+                "YAML/JSON text",
+            )
+        entity_type = request.path_params["entity_type"]
+        change = self.er.set_config(
+            _principal(request),
+            document,
+            entity_type=entity_type,
+            reason=_reason(body),
+            source=f"for {entity_type.upper()}",
+        )
+        return JSONResponse(
+            {
+                "config": change.config.as_dict(),
+                "changed": change.is_changed,
+                "needsTraining": change.needs_training,
+            },
+            status_code=201 if change.is_changed else 200,
+        )
 
     # --- review queue ----------------------------------------------------------------------
 
@@ -93,7 +145,7 @@ class EntityResolutionApi:
         if found is None:
             raise IntelGraphError(
                 ENTITY_NOT_FOUND,
-                f"no PERSON or ORGANIZATION entity with id {entity_id!r} in this tenant",
+                f"no entity of a type this tenant resolves with id {entity_id!r}",
                 {"id": entity_id},
             )
         return JSONResponse({"resolution": found.as_dict()})

@@ -30,6 +30,7 @@ from intelgraph.api.rewrite import Rewrite, rewrite_document
 from intelgraph.audit import service as audit
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.gateway.edgecache.service import EdgeCache
 from intelgraph.gateway.versioning import API_VERSION
 from intelgraph.graph.service import GraphService
 from intelgraph.kernel.clock import Clock, isoformat
@@ -69,6 +70,7 @@ class GraphQLEndpoint:
         metrics: Metrics,
         ingest_quota: Callable[[Principal, int], object],
         er: EntityResolutionService | None = None,
+        edge_cache: EdgeCache | None = None,
     ) -> None:
         self.executors = executors
         self.graph = graph
@@ -78,6 +80,7 @@ class GraphQLEndpoint:
         self.metrics = metrics
         self.ingest_quota = ingest_quota
         self.er = er
+        self.edge_cache = edge_cache
         self._rewrites: dict[str, Rewrite] = {}
 
     async def handle(self, request: Request) -> Response:
@@ -97,6 +100,7 @@ class GraphQLEndpoint:
             er=self.er,
             api_version=version,
             charge_ingest=functools.partial(self.ingest_quota, principal),
+            edge_cache=self.edge_cache,
         )
         run = functools.partial(
             executor.execute,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ariadne import ObjectType, QueryType
+from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
@@ -19,6 +19,7 @@ EXTENDED_PURPOSES = frozenset({"investigation", "regulatory", "aml", "sanctions"
 LEGAL_HOLD_PURPOSES = frozenset({"legal_hold", "litigation"})
 
 query = QueryType()
+mutation = MutationType()
 entity_type = ObjectType("Entity")
 
 
@@ -116,4 +117,16 @@ def resolve_explain_match(_: None, info: GraphQLResolveInfo, a: str, b: str) -> 
     return _er(context).explain_match(context.principal, a, b).as_dict()
 
 
-BINDABLES_V1_1 = [query, entity_type, resolution_type]
+@mutation.field("purgeCache")
+def resolve_purge_cache(_: None, info: GraphQLResolveInfo, opId: str, varsHash: str) -> bool:
+    context: RequestContext = info.context
+    if context.edge_cache is None:
+        raise IntelGraphError(SERVICE_UNAVAILABLE, "the edge cache is not available here")
+    tenant_id = context.principal.tenant_id or ""
+    removed = context.edge_cache.purge_operation(
+        context.principal, tenant_id, opId, varsHash, "purgeCache mutation"
+    )
+    return removed > 0
+
+
+BINDABLES_V1_1 = [query, mutation, entity_type, resolution_type]

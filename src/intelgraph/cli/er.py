@@ -1,12 +1,12 @@
-"""`intelgraph er …`: entity resolution — train, evaluate, watch drift, govern thresholds,
-curate clusters and work the review queue."""
+"""`intelgraph er …`: entity resolution — configs per entity type, train, evaluate, watch
+drift, govern thresholds, curate clusters and work the review queue."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -21,32 +21,46 @@ from intelgraph.cli.context import (
     local_principal,
     services,
 )
-from intelgraph.er.charts import ChartPoint, F1Chart, terminal_chart, write_chart
-from intelgraph.er.config import ResolutionConfig, default_config, load_config
-from intelgraph.er.golden import load_golden_set
-from intelgraph.er.governance import SUGGESTIONS_SETTING, ThresholdsRecord
-from intelgraph.er.mapping import RESOLVABLE_TYPES
-from intelgraph.er.records import EntityType, parse_entity_type
-from intelgraph.er.runs import GoldenEvaluation, evaluate_golden
-from intelgraph.kernel.errors import ER_NO_MODEL, IntelGraphError
+from intelgraph.kernel.errors import ER_NO_MODEL, VALIDATION, IntelGraphError
+
+# The er package (numpy, scoring) is imported inside the commands: other commands of
+# `intelgraph` must not pay for it at start-up.
+if TYPE_CHECKING:
+    from intelgraph.er.config import ResolutionConfig
+    from intelgraph.er.governance import ThresholdsRecord
+    from intelgraph.er.runs import GoldenEvaluation
+    from intelgraph.er.type_configs import TypeConfig
 
 app = typer.Typer(help="Entity resolution: models, evaluation, drift, thresholds, review.")
 golden_app = typer.Typer(help="Golden sets (labelled records) of a tenant.", no_args_is_help=True)
 thresholds_app = typer.Typer(help="Versioned, approved match thresholds.", no_args_is_help=True)
 review_app = typer.Typer(help="The review queue.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Comparisons configs per entity type (any type, e.g. VEHICLE; tenant admins).",
+    no_args_is_help=True,
+)
 app.add_typer(golden_app, name="golden")
 app.add_typer(thresholds_app, name="thresholds")
 app.add_typer(review_app, name="review")
+app.add_typer(config_app, name="config")
 
-TYPE_OPTION = typer.Option(None, "--type", help="PERSON or ORGANIZATION (default: both)")
+TYPE_OPTION = typer.Option(
+    None,
+    "--type",
+    help="Entity type: PERSON, ORGANIZATION or one the tenant configured (default: all)",
+)
+ONE_TYPE_HELP = "Entity type: PERSON, ORGANIZATION or one the tenant configured"
 REASON_OPTION = typer.Option(None, "--reason", help="Why (kept in the audit log)")
 STAGES = ("load", "prepare", "train", "store")
 
 
-def _types(entity_type: str | None) -> list[str]:
+def _types(tenant_id: str, entity_type: str | None) -> list[str]:
+    """The named type, or every type the tenant resolves."""
+    from intelgraph.er.records import parse_entity_type
+
     if entity_type is None:
-        return list(RESOLVABLE_TYPES)
-    return [parse_entity_type(entity_type).value]
+        return services().er.configs.resolvable_types(tenant_id)
+    return [parse_entity_type(entity_type)]
 
 
 def _principal_for(tenant: str) -> Any:
@@ -74,7 +88,7 @@ def train(
     svc = services()
     found, principal = _principal_for(tenant)
     trained_any = False
-    for kind in _types(entity_type):
+    for kind in _types(found.id, entity_type):
         with Progress(
             TextColumn(f"[bold]train {kind}[/]"),
             BarColumn(),
@@ -216,6 +230,98 @@ def revert(
     console.print(f"reverted {event_id}: {len(event.after)} record(s) moved back ({event.id})")
 
 
+# --- configs per entity type ------------------------------------------------------------
+
+
+def _config_label(found: TypeConfig) -> str:
+    if found.version is None:
+        return f"packaged default ({found.config.version})"
+    return f"v{found.version} ({found.config.version})"
+
+
+@config_app.command("set")
+@friendly_errors
+def config_set(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    file: Path = typer.Argument(..., help="Comparisons config (YAML or JSON)"),
+    entity_type: str = typer.Option(
+        None, "--type", help="Entity type the file is for (default: its entity_type)"
+    ),
+    reason: str = REASON_OPTION,
+) -> None:
+    """Validate a comparisons config and store it as the tenant's next version for its type
+    (audited). Nothing is stored when any part of the file is wrong."""
+    try:
+        document = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IntelGraphError(VALIDATION, f"cannot read ER config {file}: {exc}") from None
+    found, principal = _principal_for(tenant)
+    svc = services()
+    change = svc.er.set_config(
+        principal, document, entity_type=entity_type, reason=reason, source=str(file)
+    )
+    stored = change.config
+    if not change.is_changed:
+        console.print(f"{stored.entity_type}: config {_config_label(stored)} is already live")
+        return
+    console.print(f"{stored.entity_type}: stored config {_config_label(stored)}")
+    if change.needs_training:
+        console.print(
+            f"no {stored.entity_type} model fits it yet: run `intelgraph er train {found.slug} "
+            f"--type {stored.entity_type}` (or it trains on the next ingest once the tenant "
+            f"holds {svc.er.min_training_records} {stored.entity_type} entities)"
+        )
+    else:
+        console.print("the live model fits it: it is used from now on")
+
+
+@config_app.command("show")
+@friendly_errors
+def config_show(
+    tenant: str = typer.Argument(..., help="Tenant slug or id"),
+    entity_type: str = typer.Option(..., "--type", help=ONE_TYPE_HELP),
+    version: int = typer.Option(None, "--version", min=1, help="A stored version (default: live)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the validated config as JSON"),
+) -> None:
+    """The live config of a type (or a stored version): the document as it was given."""
+    import orjson
+
+    _, principal = _principal_for(tenant)
+    found = services().er.type_config(principal, entity_type, version)
+    if as_json:
+        console.print_json(orjson.dumps(found.as_dict(with_document=True)).decode())
+        return
+    who = "" if found.created_by is None else f" set by {found.created_by}"
+    when = "" if found.created_at is None else f" at {found.created_at.isoformat()}"
+    console.print(f"[bold]{found.entity_type}[/]: {_config_label(found)}{who}{when}")
+    if found.reason:
+        console.print(f"why: {found.reason}")
+    console.print(found.document or "", markup=False, highlight=False)
+
+
+@config_app.command("list")
+@friendly_errors
+def config_list(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> None:
+    """Every stored config version of the tenant, and the packaged defaults it uses."""
+    _, principal = _principal_for(tenant)
+    listed = services().er.type_configs(principal)
+    live = {c.entity_type: c.version for c in listed}  # the last of each type is live
+    table = Table()
+    for column in ("type", "version", "config", "live", "set by", "when", "why"):
+        table.add_column(column)
+    for found in listed:
+        table.add_row(
+            found.entity_type,
+            "packaged" if found.version is None else f"v{found.version}",
+            found.config.version,
+            "yes" if live[found.entity_type] == found.version else "",
+            found.created_by or "—",
+            "—" if found.created_at is None else found.created_at.isoformat(timespec="minutes"),
+            found.reason or "",
+        )
+    console.print(table)
+
+
 # --- golden sets and evaluation ---------------------------------------------------------
 
 
@@ -227,6 +333,8 @@ def golden_add(
     name: str = typer.Option(None, "--name", help="Name (default: the file name)"),
 ) -> None:
     """Register a golden set for the tenant (a bad file is refused as a whole)."""
+    from intelgraph.er.golden import load_golden_set
+
     load_golden_set(file)  # a bad or unreadable file is refused before touching the store
     _, principal = _principal_for(tenant)
     text = file.read_text(encoding="utf-8-sig")
@@ -251,15 +359,23 @@ def golden_list(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> 
     console.print(table)
 
 
-def _config_for(kind: EntityType, given: ResolutionConfig | None) -> ResolutionConfig:
-    if given is not None and given.entity_type is kind:
+def _eval_config(
+    kind: str, given: ResolutionConfig | None, tenant_id: str | None
+) -> ResolutionConfig:
+    """The config to evaluate ``kind`` with: --config if it is for that type, else the
+    tenant's live config (with --tenant), else the packaged default."""
+    from intelgraph.er.config import default_config
+
+    if given is not None and given.entity_type == kind:
         return given
+    if tenant_id is not None:
+        return services().er.configs.config_for(tenant_id, kind)
     return default_config(kind)
 
 
 def _print_evaluation(result: GoldenEvaluation, source: str) -> None:
     metrics = result.metrics()
-    table = Table(title=f"{source} — {result.entity_type.value}")
+    table = Table(title=f"{source} — {result.entity_type}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     pairwise, bcubed = metrics["pairwise"], metrics["bcubed"]
@@ -301,30 +417,44 @@ def evaluate(
     """Resolve a golden set and report P/R/F1, B-cubed, blocking recall and timings.
 
     Without --tenant the records are resolved on their own (nothing is stored): a model is
-    trained on them without looking at cluster_id. With --tenant, that tenant's live model
-    and thresholds are used.
+    trained on them without looking at cluster_id. With --tenant, that tenant's live model,
+    thresholds and configs are used. --config gives the comparisons config of the type it
+    declares (needed for a type without a packaged default, e.g. VEHICLE).
     """
+    from intelgraph.er.config import load_config
+    from intelgraph.er.golden import load_golden_set
+    from intelgraph.er.runs import evaluate_golden
+
     started = time.perf_counter()
     golden_set = load_golden_set(golden)
     given = load_config(config) if config is not None else None
-    kinds = sorted({parse_entity_type(r.entity_type) for r in golden_set.records}, key=str)
+    if given is not None and given.entity_type not in golden_set.entity_types:
+        raise IntelGraphError(
+            VALIDATION,
+            f"config {config} is for {given.entity_type}, but {golden.name} holds records of "
+            f"{', '.join(golden_set.entity_types)} only",
+        )
+    found = services().tenants.get_tenant(tenant) if tenant is not None else None
+    tenant_id = None if found is None else found.id
+    # Every type's config first: a type without one is refused before any work is done.
+    configs = {kind: _eval_config(kind, given, tenant_id) for kind in golden_set.entity_types}
     results = []
-    for kind in kinds:
+    for kind, kind_config in configs.items():
         model = thresholds = None
-        if tenant is not None:
+        if found is not None:
             svc = services()
-            found = svc.tenants.get_tenant(tenant)
-            live = svc.er.live_model(found.id, kind.value)
+            live = svc.er.live_model(found.id, kind)
             if live is None:
                 raise IntelGraphError(
                     ER_NO_MODEL,
-                    f"tenant {found.slug} has no {kind.value} model; run `intelgraph er train`",
+                    f"tenant {found.slug} has no {kind} model fitting its live config; "
+                    f"run `intelgraph er train {found.slug} --type {kind}`",
                 )
             model = live[1]
-            thresholds = svc.er.active_thresholds(found.id, kind.value).thresholds
-        with console.status(f"resolving {kind.value} records…"):
+            thresholds = svc.er.active_thresholds(found.id, kind).thresholds
+        with console.status(f"resolving {kind} records…"):
             result = evaluate_golden(
-                golden_set, kind, _config_for(kind, given), model=model, thresholds=thresholds
+                golden_set, kind, kind_config, model=model, thresholds=thresholds
             )
         _print_evaluation(result, golden.name)
         results.append(result.metrics())
@@ -377,10 +507,13 @@ def eval_nightly(
 @friendly_errors
 def drift(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
-    entity_type: str = typer.Option("PERSON", "--type", help="PERSON or ORGANIZATION"),
+    entity_type: str = typer.Option("PERSON", "--type", help=ONE_TYPE_HELP),
     out: Path = typer.Option(None, "--out", help="Write the chart to FILE.html, .svg or .png"),
 ) -> None:
-    """F1 over time with the alert line, in the terminal (or written to a file)."""
+    """F1 over time with the alert line, the drift checks' current measures and recent
+    alerts, in the terminal (or the chart written to a file)."""
+    from intelgraph.er.charts import ChartPoint, F1Chart, terminal_chart, write_chart
+
     svc = services()
     found = svc.tenants.get_tenant(tenant)
     history = svc.er.drift_history(found.id, entity_type)
@@ -404,6 +537,19 @@ def drift(
         console.print(f"wrote {out}")
         return
     console.print(terminal_chart(chart))
+    if history.findings:
+        checks = Table(title="drift checks now (input drift: last day against the baseline window)")
+        for column in ("check", "value", "bound", "state", "detail"):
+            checks.add_column(column)
+        for finding in history.findings:
+            checks.add_row(
+                finding.kind.value,
+                f"{finding.value:.3f}",
+                f"{finding.threshold:.3f}",
+                "[bold red]ALERT[/]" if finding.is_alert else "ok",
+                finding.message,
+            )
+        console.print(checks)
     if history.alerts:
         table = Table(title="recent alerts")
         for column in ("when", "kind", "message"):
@@ -464,7 +610,7 @@ def thresholds_list(
 @friendly_errors
 def thresholds_suggest(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
-    entity_type: str = typer.Option(..., "--type", help="PERSON or ORGANIZATION"),
+    entity_type: str = typer.Option(..., "--type", help=ONE_TYPE_HELP),
     precision_floor: float = typer.Option(0.985, "--precision-floor", min=0.0, max=1.0),
     reason: str = REASON_OPTION,
 ) -> None:
@@ -489,7 +635,7 @@ def thresholds_suggest(
 @friendly_errors
 def thresholds_propose(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
-    entity_type: str = typer.Option(..., "--type", help="PERSON or ORGANIZATION"),
+    entity_type: str = typer.Option(..., "--type", help=ONE_TYPE_HELP),
     auto_merge: float = typer.Option(..., "--auto-merge"),
     review: float = typer.Option(..., "--review"),
     reason: str = REASON_OPTION,
@@ -534,7 +680,7 @@ def thresholds_reject(
 @friendly_errors
 def thresholds_rollback(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
-    entity_type: str = typer.Option(..., "--type", help="PERSON or ORGANIZATION"),
+    entity_type: str = typer.Option(..., "--type", help=ONE_TYPE_HELP),
     reason: str = REASON_OPTION,
 ) -> None:
     """Restore the previously approved thresholds at once (audited, timed)."""
@@ -555,6 +701,8 @@ def suggestions(
     reason: str = REASON_OPTION,
 ) -> None:
     """The feature flag for threshold suggestions (platform-wide, audited)."""
+    from intelgraph.er.governance import SUGGESTIONS_SETTING
+
     if state not in ("on", "off"):
         raise typer.BadParameter("state must be on or off")
     services().platform.set(SUGGESTIONS_SETTING, state == "on", actor=local_actor(), reason=reason)

@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from intelgraph.cli.context import console, err_console, friendly_errors, local_principal, services
-from intelgraph.graph.bulk import ingest_stream
 
 analytics_app = typer.Typer(help="Graph analytics.", no_args_is_help=True)
 provenance_app = typer.Typer(help="The provenance hash chain.", no_args_is_help=True)
@@ -22,6 +21,8 @@ def ingest(
     partial: bool = typer.Option(False, "--partial", help="Store valid lines, report the rest"),
 ) -> None:
     """Load an NDJSON file into a tenant in atomic batches, with a progress bar."""
+    from intelgraph.graph.bulk import ingest_stream
+
     svc = services()
     found = svc.tenants.get_tenant(tenant)
     with file.open("rb") as handle:

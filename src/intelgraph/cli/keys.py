@@ -6,7 +6,7 @@ import orjson
 import typer
 
 from intelgraph.cli import signing
-from intelgraph.cli.context import console, friendly_errors, local_actor, services
+from intelgraph.cli.context import admin_services, console, friendly_errors, local_actor
 
 app = typer.Typer(
     help="Tenant API keys (create, revoke; list them with `tenant show`) and the signing key "
@@ -27,7 +27,7 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Create an API key; its secret is printed once and stored only as a hash."""
-    issued = services().tenants.create_key(tenant, name=name, roles=role, actor=local_actor())
+    issued = admin_services().tenants.create_key(tenant, name=name, roles=role, actor=local_actor())
     if as_json:
         typer.echo(orjson.dumps({"apiKey": issued.plaintext, "key": issued.key.as_dict()}).decode())
         return
@@ -44,5 +44,5 @@ def revoke(
     key_id: str = typer.Argument(..., help="Key id (see `intelgraph tenant show`)"),
 ) -> None:
     """Revoke an API key at once."""
-    services().tenants.revoke_key(tenant, key_id, actor=local_actor())
+    admin_services().tenants.revoke_key(tenant, key_id, actor=local_actor())
     console.print(f"revoked {key_id}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from intelgraph.cli import audit, er, graph, keys, platform, pq, serve, tenant, usage
+from intelgraph.cli import billing as billing_cli
+from intelgraph.cli import cache as cache_cli
+from intelgraph.cli import export as export_cli
 
 app = typer.Typer(
     help="IntelGraph: multi-tenant intelligence graph service.",
@@ -24,6 +27,9 @@ app.add_typer(serve.db_app, name="db")
 app.add_typer(graph.analytics_app, name="analytics")
 app.add_typer(graph.provenance_app, name="provenance")
 app.add_typer(er.app, name="er")
+app.add_typer(cache_cli.app, name="cache")
+app.add_typer(export_cli.app, name="export")
+app.add_typer(billing_cli.app, name="billing")
 
 if __name__ == "__main__":
     app()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from intelgraph.cli.context import console, friendly_errors, local_actor, services
-from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT
 
 app = typer.Typer(help="Platform-wide switches (audited).", no_args_is_help=True)
 
@@ -19,6 +18,8 @@ def force_v1(
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
     """The API backout switch: revert every default to 1.0 at once (within ~2 s everywhere)."""
+    from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT
+
     if state not in ("on", "off"):
         raise typer.BadParameter("state must be on or off")
     services().platform.set(FORCE_API_V1_DEFAULT, state == "on", actor=local_actor(), reason=reason)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
-from graphql import GraphQLSchema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from intelgraph.api.rewrite import Rewrite, rewrite_document
-from intelgraph.api.schemas import build_schema
 from intelgraph.cli.context import console, friendly_errors
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema
+
+    from intelgraph.api.rewrite import Rewrite
 
 app = typer.Typer(help="Persisted queries (operation manifests).", no_args_is_help=True)
 
@@ -49,6 +51,8 @@ class Manifest(BaseModel):
 
 def v1_schema() -> GraphQLSchema:
     """The v1 schema, built as the app builds it."""
+    from intelgraph.api.schemas import build_schema
+
     return build_schema("1.0")
 
 
@@ -117,6 +121,8 @@ def rewrite(
     ),
 ) -> None:
     """Rewrite every operation of a manifest to use the replacements of deprecated fields."""
+    from intelgraph.api.rewrite import rewrite_document
+
     raw, manifest = load_manifest(manifest_path)
     schema = v1_schema()
     results = [rewrite_document(schema, op.document) for op in manifest.operations]
@@ -167,6 +173,7 @@ def register(
 ) -> None:
     """Register a manifest's operations (validated against the newest schema first)."""
     from intelgraph.api.evolution_http import check_document
+    from intelgraph.api.schemas import build_schema
     from intelgraph.cli.context import services
 
     _, manifest = load_manifest(manifest_path)

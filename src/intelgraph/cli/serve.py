@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from intelgraph.app import build_services
 from intelgraph.cli.context import console, friendly_errors, services
-from intelgraph.demo.seed import DemoTenant, seed_demo
-from intelgraph.obs.logging import configure_logging
-from intelgraph.settings import Settings
-from intelgraph.store import migrate
+
+if TYPE_CHECKING:
+    from intelgraph.demo.seed import DemoTenant
 
 demo_app = typer.Typer(help="The demo tenant.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,6 +25,10 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Create and load the demo tenant first"),
 ) -> None:
     """Migrate the database, then serve the API (granian, graceful shutdown on SIGTERM)."""
+    from intelgraph.app import build_services
+    from intelgraph.obs.logging import configure_logging
+    from intelgraph.settings import Settings
+
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"INTELGRAPH_{name}"] = str(value)
@@ -61,6 +64,8 @@ def serve(
 @friendly_errors
 def seed() -> None:
     """Create the demo tenant with generated data (once) and print its key."""
+    from intelgraph.settings import Settings
+
     settings = Settings()
     seeded = _seed_with_progress(settings.demo_tenant_slug)
     _print_demo(seeded, f"http://{settings.host}:{settings.port}")
@@ -70,12 +75,16 @@ def seed() -> None:
 @friendly_errors
 def upgrade() -> None:
     """Bring the database schema to the newest migration."""
+    from intelgraph.store import migrate
+
     svc = services()
     migrate.upgrade(svc.engine)
     console.print(f"database at revision {migrate.head_revision()}")
 
 
 def _seed_with_progress(slug: str) -> DemoTenant:
+    from intelgraph.demo.seed import seed_demo
+
     svc = services()
     with Progress(
         TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(), console=console

@@ -12,7 +12,13 @@ import typer
 from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
-from intelgraph.cli.context import console, friendly_errors, local_actor, services
+from intelgraph.cli.context import (
+    admin_services,
+    console,
+    friendly_errors,
+    local_actor,
+    services,
+)
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.tenants.model import Tenant, TenantStatus
 
@@ -34,7 +40,7 @@ def create(
 
     Without flags, an interactive wizard asks for each value; with flags it runs unattended.
     """
-    svc = services()
+    svc = admin_services()
     if name is None:
         if not sys.stdin.isatty():
             raise IntelGraphError(VALIDATION, "pass --name (and optionally --slug, --plan …)")
@@ -96,7 +102,7 @@ def _wizard(plans: list[str]) -> tuple[str, str, str, str, bool, str]:
 def list_tenants() -> None:
     """List every tenant."""
     table = Table("slug", "id", "name", "plan", "region", "status", "created")
-    for tenant in services().tenants.list_tenants():
+    for tenant in admin_services().tenants.list_tenants():
         table.add_row(
             tenant.slug,
             tenant.id,
@@ -143,7 +149,7 @@ def suspend(
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
     """Suspend a tenant: its keys get 403 TENANT_SUSPENDED until it is activated."""
-    found = services().tenants.set_status(
+    found = admin_services().tenants.set_status(
         tenant, TenantStatus.SUSPENDED, actor=local_actor(), reason=reason
     )
     _print_tenant(found)
@@ -156,7 +162,7 @@ def activate(
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
     """Reactivate a suspended tenant."""
-    found = services().tenants.set_status(
+    found = admin_services().tenants.set_status(
         tenant, TenantStatus.ACTIVE, actor=local_actor(), reason=reason
     )
     _print_tenant(found)
@@ -231,7 +237,7 @@ def api_settings(
     changes: dict[str, object] = {}
     if default_version is not None:
         changes["default_api_version"] = None if default_version == "none" else default_version
-    updated = services().tenants.update_api_settings(
+    updated = admin_services().tenants.update_api_settings(
         tenant,
         actor=local_actor(),
         is_safelisted=safelist,

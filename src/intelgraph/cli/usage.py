@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from intelgraph.cli.context import console, friendly_errors, services
-from intelgraph.quotas import GIGABYTE
 
 app = typer.Typer(help="Metered usage.", no_args_is_help=True)
 FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -26,6 +25,8 @@ def show(
     ),
 ) -> None:
     """Totals of api_calls, ingest_events and egress bytes between --from and --to (UTC)."""
+    from intelgraph.quotas import GIGABYTE
+
     svc = services()
     found = svc.tenants.get_tenant(tenant)
     now = svc.clock.now()

@@ -2,7 +2,9 @@
 
 A config is YAML or JSON validated by pydantic. A bad config is refused with
 ``IntelGraphError(VALIDATION)`` whose message names every problem by its place in the file
-(``comparisons[surname].levels[2]: ...``). The packaged defaults live in ``er/configs/``.
+(``comparisons[surname].levels[2]: ...``). The packaged defaults (PERSON, ORGANIZATION)
+live in ``er/configs/``; a config for any other entity type declares its own attribute
+names, and a tenant admin stores it for the tenant (``er/type_configs.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,23 @@ from typing import Any, Self
 
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from intelgraph.er.normalisation import AttributeKind, NormalisationOptions
-from intelgraph.er.records import CANONICAL_ATTRIBUTES, EntityType, parse_entity_type
+from intelgraph.er.records import (
+    ATTRIBUTE_NAME_PATTERN,
+    ENTITY_TYPE_PATTERN,
+    EntityType,
+    canonical_attributes_of,
+    parse_entity_type,
+)
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 
@@ -271,7 +286,7 @@ class NormalisationSpec(_Spec):
 class ResolutionConfig(_Spec):
     """Everything that defines how records of one entity type are resolved."""
 
-    entity_type: EntityType
+    entity_type: str
     version: str = Field(min_length=1, max_length=64)
     description: str = ""
     normalisation: NormalisationSpec = NormalisationSpec()
@@ -281,15 +296,33 @@ class ResolutionConfig(_Spec):
     blocking: list[BlockingRuleSpec] = Field(min_length=1)
     training: TrainingSpec
 
+    @field_validator("entity_type", mode="before")
+    @classmethod
+    def _type_is_a_name(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = value.strip().upper()
+        if not ENTITY_TYPE_PATTERN.match(name):
+            raise ValueError(
+                f"{value!r} is not a valid type name: use letters, digits and _ "
+                "(starting with a letter, at most 24), e.g. VEHICLE"
+            )
+        return name
+
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
         problems: list[str] = []
-        canonical = CANONICAL_ATTRIBUTES[self.entity_type]
+        canonical = canonical_attributes_of(self.entity_type)
         for attribute in self.attributes:
-            if attribute not in canonical:
+            if canonical is not None and attribute not in canonical:
                 problems.append(
                     f"attributes: {attribute!r} is not a canonical {self.entity_type} attribute "
                     f"(known: {', '.join(canonical)})"
+                )
+            elif canonical is None and not ATTRIBUTE_NAME_PATTERN.match(attribute):
+                problems.append(
+                    f"attributes: {attribute!r} is not a valid attribute name (lower-case "
+                    "letters, digits and _, starting with a letter, e.g. plate_number)"
                 )
         names = [c.name for c in self.comparisons]
         for name in sorted({n for n in names if names.count(n) > 1}):
@@ -319,7 +352,10 @@ class ResolutionConfig(_Spec):
         place = f"comparisons[{comparison.name}]"
         unknown = [f for f in comparison.fields if f not in self.attributes]
         if unknown:
-            return [f"{place}.fields: unknown attribute(s) {', '.join(unknown)}"]
+            return [
+                f"{place}.fields: unknown attribute(s) {', '.join(unknown)} "
+                f"(declared: {', '.join(self.attributes)})"
+            ]
         kinds = {self.attributes[f] for f in comparison.fields}
         if len(kinds) > 1:
             return [f"{place}.fields: all fields must be of the same kind"]
@@ -381,6 +417,27 @@ def _location(loc: tuple[int | str, ...], data: Any) -> str:
     return "".join(parts) or "config"
 
 
+# What a choice among names is called in messages, by the key that holds it.
+_CHOICE_NAMES = {
+    "test": "comparator",
+    "transform": "blocking transform",
+    "algorithm": "phonetic algorithm",
+}
+
+
+def _readable(error: Mapping[str, Any]) -> str:
+    """A pydantic error message in the config's words (unknown comparator 'x': use …)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] != "enum":
+        return message
+    loc = tuple(error["loc"])
+    key = loc[-1] if loc else ""
+    # Under ``attributes`` the failing value is the kind of the attribute named by ``key``.
+    what = "attribute kind" if "attributes" in loc else _CHOICE_NAMES.get(str(key), "value")
+    expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
+    return f"unknown {what} {error.get('input')!r}: use one of {expected}"
+
+
 def parse_config(data: Any, *, source: str = "config") -> ResolutionConfig:
     """A validated config from parsed YAML/JSON; raises VALIDATION naming every problem."""
     if not isinstance(data, dict):
@@ -390,7 +447,7 @@ def parse_config(data: Any, *, source: str = "config") -> ResolutionConfig:
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
-            message = str(error["msg"]).removeprefix("Value error, ")
+            message = _readable(error)
             loc = tuple(error["loc"])
             problems.append(f"{_location(loc, data)}: {message}" if loc else message)
         raise IntelGraphError(
@@ -421,13 +478,35 @@ def load_config(path: str | Path) -> ResolutionConfig:
     return parse_config_text(text, source=str(file))
 
 
+def has_default_config(entity_type: str) -> bool:
+    """Whether a packaged default config exists for ``entity_type`` (the built-in types)."""
+    return entity_type in {t.value for t in EntityType}
+
+
 @cache
-def default_config(entity_type: EntityType | str) -> ResolutionConfig:
-    """The packaged default config for ``entity_type``; raises VALIDATION if unknown."""
+def default_config(entity_type: str) -> ResolutionConfig:
+    """The packaged default config for ``entity_type``.
+
+    Raises VALIDATION for a type without one, saying how to give it a config.
+    """
     kind = parse_entity_type(str(entity_type))
-    name = f"{kind.value.lower()}.yaml"
-    text = resources.files("intelgraph.er").joinpath("configs", name).read_text("utf-8")
-    return parse_config_text(text, source=f"intelgraph/er/configs/{name}")
+    if not has_default_config(kind):
+        raise IntelGraphError(
+            VALIDATION,
+            f"no config for entity type {kind}: packaged defaults exist for "
+            f"{', '.join(t.value for t in EntityType)}; give a comparisons config for {kind} "
+            f"(`--config FILE`, or have a tenant admin store one with "
+            f"`intelgraph er config set TENANT --type {kind} FILE`)",
+        )
+    return parse_config_text(
+        default_config_text(kind), source=f"intelgraph/er/configs/{kind.lower()}.yaml"
+    )
+
+
+def default_config_text(entity_type: str) -> str:
+    """The packaged default config of a built-in type as YAML text (with its comments)."""
+    name = f"{entity_type.lower()}.yaml"
+    return resources.files("intelgraph.er").joinpath("configs", name).read_text("utf-8")
 
 
 def _sha256_of(data: Any) -> str:

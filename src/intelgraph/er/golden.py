@@ -1,9 +1,11 @@
 """Golden sets: labelled records to measure resolution quality against.
 
 A golden set is a CSV file with a header row: ``record_id``, ``entity_type`` and
-``cluster_id`` are required; attribute columns use the canonical attribute names of the
-entity type (``given_name``, ``surname``… or ``name``, ``registration_id``…); other columns
-are ignored. Empty cells are missing values. A bad file is refused as a whole with
+``cluster_id`` are required; attribute columns use the canonical attribute names of a
+built-in entity type (``given_name``, ``surname``… or ``name``, ``registration_id``…), other
+columns of those records are ignored. Records of any other type (``VEHICLE``…) keep every
+other column, and the type's config picks the attributes it compares. Empty cells are
+missing values. A bad file is refused as a whole with
 ``IntelGraphError(VALIDATION)`` naming the problem and the line.
 """
 
@@ -14,7 +16,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from intelgraph.er.records import CANONICAL_ATTRIBUTES, EntityType, Record, parse_entity_type
+from intelgraph.er.records import Record, canonical_attributes_of, parse_entity_type
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 REQUIRED_COLUMNS = ("record_id", "entity_type", "cluster_id")
@@ -27,9 +29,14 @@ class GoldenSet:
     records: tuple[Record, ...]
     truth: dict[str, str]
 
-    def of_type(self, entity_type: EntityType) -> GoldenSet:
+    @property
+    def entity_types(self) -> list[str]:
+        """The entity types of the set's records, sorted."""
+        return sorted({r.entity_type for r in self.records})
+
+    def of_type(self, entity_type: str) -> GoldenSet:
         """The part of the set with records of ``entity_type``."""
-        records = tuple(r for r in self.records if r.entity_type == entity_type.value)
+        records = tuple(r for r in self.records if r.entity_type == entity_type)
         return GoldenSet(records, {r.record_id: self.truth[r.record_id] for r in records})
 
 
@@ -39,7 +46,7 @@ def _refuse(source: str, problem: str) -> IntelGraphError:
 
 def parse_golden_csv(text: str, *, source: str = "input") -> GoldenSet:
     """The golden set in CSV ``text``; raises VALIDATION for an empty file, a missing
-    required column, an unknown entity type, an empty id or a duplicate record_id."""
+    required column, a malformed entity type, an empty id or a duplicate record_id."""
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise _refuse(source, "the file is empty")
@@ -53,6 +60,7 @@ def parse_golden_csv(text: str, *, source: str = "input") -> GoldenSet:
             f"missing required column(s) {', '.join(missing)} "
             f"(the header has: {', '.join(header) or 'nothing'})",
         )
+    other_columns = [c for c in header if c not in REQUIRED_COLUMNS]
     records: list[Record] = []
     truth: dict[str, str] = {}
     first_line: dict[str, int] = {}
@@ -77,12 +85,13 @@ def parse_golden_csv(text: str, *, source: str = "input") -> GoldenSet:
             entity_type = parse_entity_type(raw_type)
         except IntelGraphError as exc:
             raise _refuse(source, f"line {line}: {exc.message}") from None
+        canonical = canonical_attributes_of(entity_type)
         attributes = {
             name: (row[name] or "").strip() or None
-            for name in CANONICAL_ATTRIBUTES[entity_type]
+            for name in (other_columns if canonical is None else canonical)
             if name in row
         }
-        records.append(Record(record_id, entity_type.value, attributes))
+        records.append(Record(record_id, entity_type, attributes))
         truth[record_id] = cluster_id
     if not records:
         raise _refuse(source, "the file has a header but no records")

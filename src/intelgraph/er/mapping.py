@@ -1,10 +1,13 @@
-"""Graph entities as ER records: their attributes mapped onto the canonical names.
+"""Graph entities as ER records: their attributes mapped onto the names configs use.
 
-Ingest accepts free-form attributes. Those already named canonically (``given_name``,
-``dob``, ``registration_id``…) are used as they are; common alternative spellings
-(``firstName``, ``date_of_birth``, ``zip``, ``company_number``…) are mapped onto them, and
-the entity's label stands in for ``full_name`` (PERSON) or ``name`` (ORGANIZATION) when
-the attributes give none. Values that are not scalars are ignored.
+Ingest accepts free-form attributes. For the built-in types, those already named
+canonically (``given_name``, ``dob``, ``registration_id``…) are used as they are; common
+alternative spellings (``firstName``, ``date_of_birth``, ``zip``, ``company_number``…) are
+mapped onto them, and the entity's label stands in for ``full_name`` (PERSON) or ``name``
+(ORGANIZATION) when the attributes give none. For any other type every attribute is kept
+under its snake_case name (``plateNumber`` → ``plate_number``) and the label is available
+as ``label``; the type's config picks what it compares. Values that are not scalars are
+ignored.
 """
 
 from __future__ import annotations
@@ -14,9 +17,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from intelgraph.er.records import CANONICAL_ATTRIBUTES, EntityType, Record
+from intelgraph.er.records import (
+    ATTRIBUTE_NAME_PATTERN,
+    CANONICAL_ATTRIBUTES,
+    ENTITY_TYPE_PATTERN,
+    EntityType,
+    Record,
+)
 
+# The built-in types: every tenant resolves them. Other types are resolved for the tenants
+# that stored a config for them (``EntityResolutionService.resolvable_types``).
 RESOLVABLE_TYPES: tuple[str, ...] = tuple(t.value for t in EntityType)
+LABEL_ATTRIBUTE = "label"
 
 _ALIASES: Mapping[EntityType, Mapping[str, str]] = {
     EntityType.PERSON: {
@@ -122,14 +134,31 @@ def canonical_attributes(
     return found
 
 
+def named_attributes(label: str | None, attributes: Mapping[str, Any]) -> dict[str, str]:
+    """A configured type's attributes under snake_case names, with the label as ``label``
+    unless an attribute already has that name."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in attributes.items():
+        value = _scalar(raw_value)
+        name = _snake(str(raw_name))
+        if value is not None and ATTRIBUTE_NAME_PATTERN.match(name):
+            found.setdefault(name, value)
+    if LABEL_ATTRIBUTE not in found and label and label.strip():
+        found[LABEL_ATTRIBUTE] = label.strip()
+    return found
+
+
 def entity_record(
     entity_id: str, entity_type: str, label: str | None, attributes: Mapping[str, Any]
 ) -> Record:
     """The ER record of one graph entity (its id is the record id)."""
-    kind = EntityType(entity_type)
-    return Record(entity_id, kind.value, canonical_attributes(kind, label, attributes))
+    if entity_type in CANONICAL_ATTRIBUTES:
+        kind = EntityType(entity_type)
+        return Record(entity_id, kind.value, canonical_attributes(kind, label, attributes))
+    return Record(entity_id, entity_type, named_attributes(label, attributes))
 
 
 def is_resolvable(entity_type: str) -> bool:
-    """Whether entities of this graph type are resolved (PERSON and ORGANIZATION)."""
-    return entity_type in RESOLVABLE_TYPES
+    """Whether entities of this graph type may be resolved: the built-in types always, any
+    other type in the tenants that stored a config for it (the ER service decides)."""
+    return bool(ENTITY_TYPE_PATTERN.match(entity_type))

@@ -37,7 +37,6 @@ from intelgraph.er.drift_checks import (
 from intelgraph.er.golden import GoldenSet, parse_golden_csv
 from intelgraph.er.governance import ThresholdsRecord
 from intelgraph.er.mapping import RESOLVABLE_TYPES
-from intelgraph.er.records import EntityType
 from intelgraph.er.runs import evaluate_golden
 from intelgraph.er.scoring import MatchModel
 from intelgraph.kernel.clock import Clock, isoformat
@@ -171,7 +170,8 @@ class QualityMonitor:
         live_model: Callable[[str, str], tuple[int, MatchModel] | None],
         active_thresholds: Callable[[str, str], ThresholdsRecord],
         policy: DriftPolicy | None = None,
-        config_for: Callable[[str], ResolutionConfig] = default_config,
+        config_for: Callable[[str, str], ResolutionConfig] = lambda _tenant, t: default_config(t),
+        resolvable_types: Callable[[str], Sequence[str]] = lambda _tenant: RESOLVABLE_TYPES,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -180,6 +180,7 @@ class QualityMonitor:
         self._active_thresholds = active_thresholds
         self.policy = policy or DriftPolicy()
         self._config_for = config_for
+        self._resolvable_types = resolvable_types
 
     # --- evaluations ---------------------------------------------------------------------
 
@@ -205,22 +206,24 @@ class QualityMonitor:
         """Evaluate the tenant's golden sets of one type with its live model and the given
         thresholds; store and return the runs, with why any set was skipped."""
         live = self._live_model(tenant_id, entity_type)
-        kind_of = EntityType(entity_type)
         runs: list[StoredRun] = []
         skipped: list[str] = []
         for golden_id, name, golden in self.golden_sets(tenant_id):
-            if len(golden.of_type(kind_of).records) < 2:
+            if len(golden.of_type(entity_type).records) < 2:
                 continue
             if live is None:
-                skipped.append(f"{tenant_id} {entity_type} {name}: no trained model yet")
+                skipped.append(
+                    f"{tenant_id} {entity_type} {name}: no trained model fitting the live "
+                    "config yet"
+                )
                 continue
             seq, model = live
             started = self._clock.now()
             begun = time.perf_counter()
             outcome = evaluate_golden(
                 golden,
-                kind_of,
-                self._config_for(entity_type),
+                entity_type,
+                self._config_for(tenant_id, entity_type),
                 model=model,
                 thresholds=thresholds.thresholds,
                 clock=self._clock,
@@ -315,8 +318,9 @@ class QualityMonitor:
     def _targets(self, tenant_ids: Sequence[str] | None) -> list[tuple[str, str]]:
         with self._engine.connect() as conn:
             pairs = set(repo.tenants_with_state(conn))
-            for tenant_id in repo.tenants_with_golden(conn):
-                pairs.update((tenant_id, t) for t in RESOLVABLE_TYPES)
+            golden_tenants = repo.tenants_with_golden(conn)
+        for tenant_id in golden_tenants:
+            pairs.update((tenant_id, t) for t in self._resolvable_types(tenant_id))
         wanted = None if tenant_ids is None else set(tenant_ids)
         return sorted(p for p in pairs if wanted is None or p[0] in wanted)
 

@@ -1,5 +1,6 @@
-"""Online resolution: each ingest's new PERSON/ORGANIZATION entities resolved in the
-background against the tenant's existing ones.
+"""Online resolution: each ingest's new entities (of the types the tenant resolves: PERSON,
+ORGANIZATION and any type it configured) resolved in the background against the tenant's
+existing ones.
 
 * ``ResolutionWorker`` — the ingest listener hands it (tenant, touched ids) after commit and
   returns at once; one background thread resolves everything pending, tenant by tenant
@@ -11,8 +12,9 @@ background against the tenant's existing ones.
   review items, batch statistics) are written in one transaction that first bumps the
   tenant/type revision. If another writer (another replica, a CLI split, a review
   approval) bumped it meanwhile, the in-memory index is stale: it is dropped, rebuilt from
-  the store and the batch retried. Records a person kept apart (a NO_MATCH decision) are
-  never merged again: a batch merge that would join them is undone and held for review.
+  the store and the batch retried. An index built under an older config of the type is
+  rebuilt too. Records a person kept apart (a NO_MATCH decision) are never merged again: a
+  batch merge that would join them is undone and held for review.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from intelgraph.audit import service as audit
 from intelgraph.er import repository as repo
 from intelgraph.er.cluster_ids import ClusterAssignment, random_cluster_id
 from intelgraph.er.clustering import ChainingGuard
-from intelgraph.er.config import ResolutionConfig, default_config
+from intelgraph.er.config import ResolutionConfig, config_fingerprint, default_config
 from intelgraph.er.decisions import Decision, PairDecision
 from intelgraph.er.drift_checks import live_weight_counts
 from intelgraph.er.governance import ThresholdsRecord
@@ -64,6 +66,7 @@ class LiveIndex:
     index: ResolvedIndex
     revision: int
     fingerprints: dict[str, int] = field(default_factory=dict)
+    config_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ class OnlineResolver:
         live_model: Callable[[str, str], tuple[int, MatchModel] | None],
         active_thresholds: Callable[[str, str], ThresholdsRecord],
         guard: ChainingGuard | None = None,
-        config_for: Callable[[str], ResolutionConfig] = default_config,
+        config_for: Callable[[str, str], ResolutionConfig] = lambda _tenant, t: default_config(t),
+        resolvable_types: Callable[[str], Sequence[str]] = lambda _tenant: RESOLVABLE_TYPES,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -152,6 +156,7 @@ class OnlineResolver:
         self._active_thresholds = active_thresholds
         self._guard = guard or ChainingGuard()
         self._config_for = config_for
+        self._resolvable_types = resolvable_types
         self._indexes: dict[tuple[str, str], LiveIndex] = {}
         self._locks: dict[str, threading.RLock] = {}
         self._guard_lock = threading.Lock()
@@ -175,18 +180,18 @@ class OnlineResolver:
             return self._indexes.get((tenant_id, entity_type))
 
     def index_for(self, tenant_id: str, entity_type: str) -> tuple[LiveIndex, bool]:
-        """The live index of a tenant's type (built from the store if absent), and whether
-        it was built just now."""
+        """The live index of a tenant's type (built from the store if absent or built under
+        another config of the type), and whether it was built just now."""
+        config = self._config_for(tenant_id, entity_type)
         live = self.cached(tenant_id, entity_type)
-        if live is not None:
+        if live is not None and live.config_fingerprint == config_fingerprint(config):
             return live, False
-        live = self._build(tenant_id, entity_type)
+        live = self._build(tenant_id, entity_type, config)
         with self._guard_lock:
             self._indexes[(tenant_id, entity_type)] = live
         return live, True
 
-    def _build(self, tenant_id: str, entity_type: str) -> LiveIndex:
-        config = self._config_for(entity_type)
+    def _build(self, tenant_id: str, entity_type: str, config: ResolutionConfig) -> LiveIndex:
         with self._engine.connect() as conn:
             state = repo.read_state(conn, tenant_id, entity_type) or (0, 0)
             clusters = repo.memberships(conn, tenant_id, entity_type)
@@ -204,7 +209,12 @@ class OnlineResolver:
             next_ordinal=state[1],
         )
         index = ResolvedIndex.build(records, config, assignment)
-        return LiveIndex(index, state[0], {r.record_id: fingerprint(r) for r in records})
+        return LiveIndex(
+            index,
+            state[0],
+            {r.record_id: fingerprint(r) for r in records},
+            config_fingerprint(config),
+        )
 
     def note_committed(self, tenant_id: str, entity_type: str, old_revision: int, new: int) -> None:
         """After another change in this process: keep the index if it was current."""
@@ -221,17 +231,18 @@ class OnlineResolver:
     ) -> list[OnlineOutcome]:
         """Resolve the tenant's unresolved entities among ``touched`` (all of them if None).
 
-        Entities of types other than PERSON and ORGANIZATION are left alone.
+        Entities of types the tenant does not resolve (no config) are left alone.
         """
         with self.tenant_lock(tenant_id):
+            resolvable = set(self._resolvable_types(tenant_id))
             if touched is None:
-                groups: dict[str, list[str] | None] = dict.fromkeys(RESOLVABLE_TYPES)
+                groups: dict[str, list[str] | None] = dict.fromkeys(resolvable)
             else:
                 with self._engine.connect() as conn:
                     types = repo.entity_types_of(conn, tenant_id, touched)
                 grouped: dict[str, list[str]] = defaultdict(list)
                 for entity_id, entity_type in types.items():
-                    if entity_type in RESOLVABLE_TYPES:
+                    if entity_type in resolvable:
                         grouped[entity_type].append(entity_id)
                 groups = dict(grouped)
             return [
@@ -252,8 +263,9 @@ class OnlineResolver:
                 tenant_id,
                 entity_type,
                 "WAITING_FOR_MODEL",
-                f"no trained {entity_type} model yet: records wait unresolved "
-                "(run `intelgraph er train`, or ingest enough records to train on first use)",
+                f"no trained {entity_type} model fitting the live config yet: records wait "
+                "unresolved (run `intelgraph er train`, or ingest enough records to train on "
+                "first use)",
             )
         model_seq, model = live_model
         for attempt in range(MAX_ATTEMPTS):

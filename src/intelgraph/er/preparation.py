@@ -36,7 +36,7 @@ from intelgraph.er.normalisation import (
     normalise_value,
     parse_date,
 )
-from intelgraph.er.records import Record, parse_entity_type
+from intelgraph.er.records import EntityType, Record, parse_entity_type
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 FeatureArray = npt.NDArray[Any]
@@ -253,7 +253,7 @@ def check_records(records: Sequence[Record], config: ResolutionConfig) -> None:
                 raise IntelGraphError(VALIDATION, f"record_id {record_id!r} appears more than once")
             seen.add(record_id)
     for entity_type in {r.entity_type for r in records}:
-        if parse_entity_type(entity_type) is not config.entity_type:
+        if parse_entity_type(entity_type) != config.entity_type:
             record = next(r for r in records if r.entity_type == entity_type)
             raise IntelGraphError(
                 VALIDATION,
@@ -293,7 +293,7 @@ def prepare(records: Sequence[Record], config: ResolutionConfig) -> PreparedReco
             except KeyError:
                 values.append(memo.setdefault(raw, normalise_value(raw or "", kind, options)))
         prepared.features[f"{attribute}|value"] = _object_array(values)
-    if config.entity_type.value == "PERSON":
+    if config.entity_type == EntityType.PERSON:
         _derive_name_parts(prepared)
     for source, feature in required_features(config):
         if prepared.feature(source, feature).dtype == object:

@@ -1,16 +1,27 @@
-"""What entity resolution works on: a record of one entity type with canonical attributes."""
+"""What entity resolution works on: a record of one entity type with named attributes.
+
+An entity type is a name (``PERSON``, ``VEHICLE``, ``ACCOUNT``…). PERSON and ORGANIZATION
+are *built in*: they have canonical attribute names and packaged default configs. Any other
+type is resolved under a config a tenant admin stores for it (``er/type_configs.py``); its
+attribute names are whatever that config declares.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
+# Stored in String(24) columns (er_state, er_models, …), hence the length bound.
+ENTITY_TYPE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,23}$")
+ATTRIBUTE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
 
 class EntityType(StrEnum):
-    """The entity types the engine resolves, each with its canonical attributes."""
+    """The built-in entity types: canonical attributes and a packaged default config."""
 
     PERSON = "PERSON"
     ORGANIZATION = "ORGANIZATION"
@@ -43,7 +54,7 @@ ORGANIZATION_ATTRIBUTES: tuple[str, ...] = (
     "phone",
 )
 
-CANONICAL_ATTRIBUTES: Mapping[EntityType, tuple[str, ...]] = {
+CANONICAL_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     EntityType.PERSON: PERSON_ATTRIBUTES,
     EntityType.ORGANIZATION: ORGANIZATION_ATTRIBUTES,
 }
@@ -51,10 +62,11 @@ CANONICAL_ATTRIBUTES: Mapping[EntityType, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One source record to resolve; attributes use the canonical names of its entity type.
+    """One source record to resolve; attributes use the names its type's config declares
+    (the canonical names for a built-in type).
 
-    Attributes that are absent, ``None`` or blank count as missing. Attributes that are not
-    canonical for the entity type are ignored by the engine.
+    Attributes that are absent, ``None`` or blank count as missing. Attributes the config
+    does not declare are ignored by the engine.
     """
 
     record_id: str
@@ -62,12 +74,27 @@ class Record:
     attributes: Mapping[str, str | None]
 
 
-def parse_entity_type(value: str) -> EntityType:
-    """The entity type named by ``value`` (case-insensitive); raises VALIDATION if unknown."""
-    try:
-        return EntityType(value.strip().upper())
-    except ValueError:
-        known = ", ".join(t.value for t in EntityType)
+def parse_entity_type(value: str) -> str:
+    """The entity type named by ``value`` (case-insensitive), upper-cased.
+
+    Any well-formed name is a type (whether it can be resolved depends on there being a
+    config for it); raises VALIDATION for a malformed name.
+    """
+    name = value.strip().upper()
+    if not ENTITY_TYPE_PATTERN.match(name):
         raise IntelGraphError(
-            VALIDATION, f"unknown entity type {value!r}: expected one of {known}"
-        ) from None
+            VALIDATION,
+            f"entity type {value!r} is not a valid type name: use letters, digits and _ "
+            "(starting with a letter, at most 24), e.g. PERSON or VEHICLE",
+        )
+    return name
+
+
+def is_built_in(entity_type: str) -> bool:
+    """Whether ``entity_type`` has canonical attributes and a packaged default config."""
+    return entity_type in CANONICAL_ATTRIBUTES
+
+
+def canonical_attributes_of(entity_type: str) -> tuple[str, ...] | None:
+    """The canonical attribute names of a built-in type; None for any other type."""
+    return CANONICAL_ATTRIBUTES.get(entity_type)

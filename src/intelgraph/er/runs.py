@@ -19,7 +19,6 @@ from intelgraph.er.decisions import Thresholds
 from intelgraph.er.evaluation import EvaluationReport, evaluate
 from intelgraph.er.golden import GoldenSet
 from intelgraph.er.pipeline import resolve_batch
-from intelgraph.er.records import EntityType
 from intelgraph.er.scoring import MatchModel
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
@@ -32,7 +31,7 @@ KEPT_PAIR_PROBABILITY = 0.5
 class GoldenEvaluation:
     """The outcome of resolving one entity type of a golden set and scoring it."""
 
-    entity_type: EntityType
+    entity_type: str
     record_count: int
     true_cluster_count: int
     predicted_cluster_count: int
@@ -53,7 +52,7 @@ class GoldenEvaluation:
         """Metrics and counts as plain JSON (what a stored run and ``--json`` hold)."""
         pairwise, bcubed = self.report.pairwise, self.report.bcubed
         return {
-            "entityType": self.entity_type.value,
+            "entityType": self.entity_type,
             "records": self.record_count,
             "trueClusters": self.true_cluster_count,
             "predictedClusters": self.predicted_cluster_count,
@@ -84,7 +83,7 @@ class GoldenEvaluation:
 
 def evaluate_golden(
     golden: GoldenSet,
-    entity_type: EntityType,
+    entity_type: str,
     config: ResolutionConfig,
     *,
     model: MatchModel | None = None,
@@ -96,7 +95,7 @@ def evaluate_golden(
     With no ``model`` one is trained on the records (labels unseen). Raises VALIDATION when
     the set has fewer than two records of the type, or the config or model does not fit.
     """
-    if config.entity_type is not entity_type:
+    if config.entity_type != entity_type:
         raise IntelGraphError(
             VALIDATION,
             f"config {config.version!r} resolves {config.entity_type}, not {entity_type}",

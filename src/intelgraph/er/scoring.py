@@ -37,7 +37,7 @@ from intelgraph.er.comparisons import (
 )
 from intelgraph.er.config import ResolutionConfig, comparison_fingerprint, config_fingerprint
 from intelgraph.er.preparation import PreparedRecords, prepare, source_of
-from intelgraph.er.records import EntityType, Record
+from intelgraph.er.records import Record
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
 FloatArray = npt.NDArray[np.float64]
@@ -96,7 +96,7 @@ class MatchModel(_Data):
 
     schema_version: Literal[1] = 1
     model_version: str = ""
-    entity_type: EntityType
+    entity_type: str
     config_version: str
     config_fingerprint: str
     comparison_fingerprint: str

@@ -9,6 +9,10 @@ Online resolution runs in a background worker fed by the graph's ingest listener
 (``online.py``). A tenant without a trained model for a type trains one on first use once
 it holds ``min_training_records`` entities of that type; until then its entities wait
 unresolved and ``status`` says so.
+
+PERSON and ORGANIZATION are resolved for every tenant under their packaged configs; any
+other type is resolved for a tenant once a tenant admin stored a config for it
+(``type_configs.py``). A model is live only while it fits the type's live config.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +33,10 @@ from intelgraph.audit import service as audit
 from intelgraph.er import curation
 from intelgraph.er import repository as repo
 from intelgraph.er.clustering import ChainingGuard
-from intelgraph.er.config import ResolutionConfig, default_config
+from intelgraph.er.config import ResolutionConfig, comparison_fingerprint
 from intelgraph.er.decisions import Thresholds, decide
 from intelgraph.er.drift import sweep_thresholds
-from intelgraph.er.drift_checks import DriftPolicy
+from intelgraph.er.drift_checks import DriftFinding, DriftPolicy
 from intelgraph.er.explanation import MatchExplanation
 from intelgraph.er.golden import parse_golden_csv
 from intelgraph.er.governance import (
@@ -43,14 +47,15 @@ from intelgraph.er.governance import (
     check_can_decide,
 )
 from intelgraph.er.history import EntityResolution, MergeEvent
-from intelgraph.er.mapping import RESOLVABLE_TYPES, entity_record, is_resolvable
+from intelgraph.er.mapping import RESOLVABLE_TYPES, entity_record
 from intelgraph.er.nightly import DriftAlert, NightlyReport, QualityMonitor, StoredRun
 from intelgraph.er.online import SYSTEM_ACTOR, OnlineOutcome, OnlineResolver, ResolutionWorker
 from intelgraph.er.preparation import prepare
-from intelgraph.er.records import EntityType, parse_entity_type
+from intelgraph.er.records import parse_entity_type
 from intelgraph.er.review import ReviewItem, ReviewKind, ReviewStatus
 from intelgraph.er.scoring import MatchModel, explain
 from intelgraph.er.training import train_model
+from intelgraph.er.type_configs import ConfigChange, TypeConfig, TypeConfigs
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import (
     ENTITY_NOT_FOUND,
@@ -118,7 +123,8 @@ class Rollback:
 
 @dataclass(frozen=True)
 class DriftHistory:
-    """F1 over time for one tenant and type, with baselines and alerts (for charts)."""
+    """F1 over time for one tenant and type, with baselines and alerts (for charts), and
+    what every drift check measures now (F1, match-weight PSI, link share, cluster size)."""
 
     tenant_id: str
     entity_type: str
@@ -126,6 +132,7 @@ class DriftHistory:
     baseline_f1: float | None
     max_drop: float
     alerts: list[DriftAlert]
+    findings: list[DriftFinding]
 
     @property
     def alert_line(self) -> float | None:
@@ -159,12 +166,27 @@ class EntityResolutionService:
         self.min_training_records = min_training_records
         self._models: dict[tuple[str, str], tuple[int, MatchModel]] = {}
         self._training_lock = threading.Lock()
+        self.configs = TypeConfigs(engine, clock)
         self.online = OnlineResolver(
-            engine, clock, metrics, self._model_for_online, self.active_thresholds, guard
+            engine,
+            clock,
+            metrics,
+            self._model_for_online,
+            self.active_thresholds,
+            guard,
+            config_for=self.configs.config_for,
+            resolvable_types=self.configs.resolvable_types,
         )
         self.worker = ResolutionWorker(self._resolve_submitted, clock)
         self.quality = QualityMonitor(
-            engine, clock, metrics, self.live_model, self.active_thresholds, drift_policy
+            engine,
+            clock,
+            metrics,
+            self.live_model,
+            self.active_thresholds,
+            drift_policy,
+            config_for=self.configs.config_for,
+            resolvable_types=self.configs.resolvable_types,
         )
 
     # --- lifecycle and online resolution ---------------------------------------------------
@@ -187,10 +209,14 @@ class EntityResolutionService:
         return self.online.resolve(tenant_id, ids, since)
 
     def sweep_unresolved(self) -> list[str]:
-        """Queue every tenant holding unresolved PERSON/ORGANIZATION entities for the worker
-        (entities ingested by another process, or a batch that failed); returns them."""
+        """Queue every tenant holding unresolved entities of a type it resolves for the
+        worker (entities ingested by another process, or a batch that failed); returns them."""
         with self._engine.connect() as conn:
-            tenants = repo.tenants_with_unresolved(conn, RESOLVABLE_TYPES)
+            found = set(repo.tenants_with_unresolved(conn, RESOLVABLE_TYPES))
+            for tenant_id, entity_type in repo.all_configured_types(conn):
+                if tenant_id not in found and repo.has_unresolved(conn, tenant_id, entity_type):
+                    found.add(tenant_id)
+        tenants = sorted(found)
         for tenant_id in tenants:
             self.worker.sweep(tenant_id)
         return tenants
@@ -200,13 +226,26 @@ class EntityResolutionService:
         return self.worker.drain()
 
     def resolve_pending(self, tenant_id: str) -> list[OnlineOutcome]:
-        """Resolve all of a tenant's unresolved PERSON/ORGANIZATION entities now."""
+        """Resolve all of a tenant's unresolved entities (of the types it resolves) now."""
         return self.online.resolve(tenant_id, None)
 
     # --- models ------------------------------------------------------------------------
 
     def live_model(self, tenant_id: str, entity_type: str) -> tuple[int, MatchModel] | None:
-        """(version, model) the tenant's type is resolved with: its newest model, or None."""
+        """(version, model) the tenant's type is resolved with: its newest model, if that
+        fits the type's live config (a config whose comparisons changed needs a new
+        model); else None."""
+        newest = self._newest_model(tenant_id, entity_type)
+        if newest is None:
+            return None
+        live_config = self.configs.live(tenant_id, entity_type)
+        if live_config is None or newest[1].comparison_fingerprint != comparison_fingerprint(
+            live_config.config
+        ):
+            return None
+        return newest
+
+    def _newest_model(self, tenant_id: str, entity_type: str) -> tuple[int, MatchModel] | None:
         with self._engine.connect() as conn:
             seq = repo.latest_model_seq(conn, tenant_id, entity_type)
             if seq is None:
@@ -216,9 +255,9 @@ class EntityResolutionService:
                 return cached
             row = repo.latest_model(conn, tenant_id, entity_type)
         assert row is not None
-        live = (int(row.seq), MatchModel.from_json(row.model))
-        self._models[(tenant_id, entity_type)] = live
-        return live
+        newest = (int(row.seq), MatchModel.from_json(row.model))
+        self._models[(tenant_id, entity_type)] = newest
+        return newest
 
     def _model_for_online(self, tenant_id: str, entity_type: str) -> tuple[int, MatchModel] | None:
         live = self.live_model(tenant_id, entity_type)
@@ -246,7 +285,7 @@ class EntityResolutionService:
     ) -> TrainedModel:
         """Train a new model version on the tenant's entities of a type (labels unused).
 
-        Raises VALIDATION for an unknown type or fewer than 10 records.
+        Raises VALIDATION for a type without a config or fewer than 10 records.
         """
         tenant_id = self._tenant_of(principal, Action.ADMIN_WRITE, "er_model")
         return self.train_tenant(
@@ -264,6 +303,7 @@ class EntityResolutionService:
     ) -> TrainedModel:
         """Train and store a model for a tenant id (CLI and first use); raises VALIDATION."""
         kind = _resolvable(entity_type)
+        config = self._config(tenant_id, kind)
         report = on_progress or (lambda _stage: None)
         started = time.perf_counter()
         with self._training_lock:
@@ -278,7 +318,6 @@ class EntityResolutionService:
                 )
             records = [entity_record(r.entity_id, r.type, r.label, r.attributes) for r in rows]
             report("prepare")
-            config = self._config(kind)
             prepared = prepare(records, config)
             report("train")
             model = train_model(prepared, clock=self._clock)
@@ -303,9 +342,9 @@ class EntityResolutionService:
         Raises VALIDATION when the model does not fit the type's config.
         """
         tenant_id = self._tenant_of(principal, Action.ADMIN_WRITE, "er_model")
-        model.check_fits(self._config(model.entity_type.value))
+        model.check_fits(self._config(tenant_id, model.entity_type))
         return self._store_model(
-            tenant_id, model.entity_type.value, model, actor=principal.actor, reason=reason
+            tenant_id, model.entity_type, model, actor=principal.actor, reason=reason
         )
 
     def _store_model(
@@ -360,6 +399,60 @@ class EntityResolutionService:
             for r in rows
         ]
 
+    # --- configs per entity type ----------------------------------------------------------
+
+    def set_config(
+        self,
+        principal: Principal,
+        document: str,
+        *,
+        entity_type: str | None = None,
+        reason: str | None = None,
+        source: str = "config",
+    ) -> ConfigChange:
+        """Store a comparisons config (YAML/JSON text) as the next version of the tenant's
+        type, audited; a tenant admin's action.
+
+        Raises VALIDATION naming every problem (nothing is stored), ER_STATE_CONFLICT when
+        another admin stored a version at the same moment.
+        """
+        tenant_id = self._tenant_of(principal, Action.ADMIN_WRITE, "er_config")
+        change = self.configs.set(
+            tenant_id,
+            document,
+            entity_type=entity_type,
+            actor=principal.actor,
+            reason=reason,
+            source=source,
+        )
+        is_fitted = self.live_model(tenant_id, change.config.entity_type) is not None
+        return replace(change, needs_training=not is_fitted)
+
+    def type_config(
+        self, principal: Principal, entity_type: str, version: int | None = None
+    ) -> TypeConfig:
+        """The live config of the tenant's type (or one stored version).
+
+        Raises ER_NOT_FOUND when the type has none (or no such version).
+        """
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "er_config")
+        kind = _resolvable(entity_type)
+        if version is not None:
+            return self.configs.version(tenant_id, kind, version)
+        found = self.configs.live(tenant_id, kind)
+        if found is None:
+            raise IntelGraphError(
+                ER_NOT_FOUND,
+                f"this tenant has no entity-resolution config for {kind}; a tenant admin "
+                f"sets one with `intelgraph er config set TENANT --type {kind} FILE`",
+            )
+        return found
+
+    def type_configs(self, principal: Principal) -> list[TypeConfig]:
+        """Every stored config version of the tenant, then the packaged defaults in use."""
+        tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "er_config")
+        return self.configs.listing(tenant_id)
+
     # --- thresholds --------------------------------------------------------------------
 
     def active_thresholds(self, tenant_id: str, entity_type: str) -> ThresholdsRecord:
@@ -402,7 +495,7 @@ class EntityResolutionService:
         """Every thresholds version of the tenant (of one type), oldest first."""
         tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "er_thresholds")
         kind = _optional_type(entity_type)
-        for each in [kind] if kind else list(RESOLVABLE_TYPES):
+        for each in [kind] if kind else self.configs.resolvable_types(tenant_id):
             self.active_thresholds(tenant_id, each)
         with self._engine.connect() as conn:
             return repo.list_thresholds(conn, tenant_id, kind)
@@ -475,7 +568,7 @@ class EntityResolutionService:
                 "and run `intelgraph er eval-nightly` first",
             )
         run = latest[0]
-        truth = parse_golden_csv(golden.csv_text, source=golden.name).of_type(EntityType(kind))
+        truth = parse_golden_csv(golden.csv_text, source=golden.name).of_type(kind)
         pairs = [(str(a), str(b), float(p)) for a, b, p in run.scored_pairs]
         sweep = sweep_thresholds(pairs, truth.truth, min_precision=precision_floor)
         if sweep.best is None:
@@ -717,6 +810,17 @@ class EntityResolutionService:
         """Register a golden set for the tenant; raises VALIDATION naming what is wrong."""
         tenant_id = self._tenant_of(principal, Action.ADMIN_WRITE, "er_golden_set")
         golden = parse_golden_csv(csv_text, source=name)
+        unconfigured = [
+            t for t in golden.entity_types if not self.configs.is_resolvable(tenant_id, t)
+        ]
+        if unconfigured:
+            raise IntelGraphError(
+                VALIDATION,
+                f"golden set {name}: this tenant has no entity-resolution config for "
+                f"{', '.join(unconfigured)}; store one first with `intelgraph er config set "
+                f"TENANT --type {unconfigured[0]} FILE` (a misspelt entity_type shows up here "
+                "too)",
+            )
         counts: dict[str, int] = {}
         for record in golden.records:
             counts[record.entity_type] = counts.get(record.entity_type, 0) + 1
@@ -799,7 +903,8 @@ class EntityResolutionService:
         return [DriftAlert.from_row(r) for r in rows]
 
     def drift_history(self, tenant_id: str, entity_type: str, limit: int = 365) -> DriftHistory:
-        """F1 of the tenant's runs over time (oldest first), the live baseline and alerts."""
+        """F1 of the tenant's runs over time (oldest first), the live baseline, alerts and
+        the drift checks' current measures."""
         kind = _resolvable(entity_type)
         thresholds = self.active_thresholds(tenant_id, kind)
         with self._engine.connect() as conn:
@@ -813,6 +918,7 @@ class EntityResolutionService:
             min(baselines) if baselines else None,
             self.quality.policy.max_f1_drop,
             [DriftAlert.from_row(r) for r in alert_rows],
+            self.quality.measure(tenant_id, kind, thresholds),
         )
 
     # --- clusters ----------------------------------------------------------------------
@@ -823,11 +929,14 @@ class EntityResolutionService:
         tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
         with self._engine.connect() as conn:
             membership = repo.membership_of(conn, tenant_id, entity_id)
+            kind = None
             if membership is None:
                 kind = repo.entity_types_of(conn, tenant_id, [entity_id]).get(entity_id)
-                if kind is None or not is_resolvable(kind):
-                    return None
-                return EntityResolution(entity_id, kind, None, (), "UNRESOLVED")
+        if membership is None:
+            if kind is None or not self.configs.is_resolvable(tenant_id, kind):
+                return None
+            return EntityResolution(entity_id, kind, None, (), "UNRESOLVED")
+        with self._engine.connect() as conn:
             members = repo.members_of(conn, tenant_id, [membership.cluster_id])
             in_review = repo.has_open_review(conn, tenant_id, entity_id)
         return EntityResolution(
@@ -985,16 +1094,18 @@ class EntityResolutionService:
                 VALIDATION, f"{a} is {types[a]} and {b} is {types[b]}: only like types match"
             )
         kind = types[a]
-        if not is_resolvable(kind):
+        if not self.configs.is_resolvable(tenant_id, kind):
             raise IntelGraphError(
-                VALIDATION, f"{kind} entities are not resolved (only PERSON and ORGANIZATION)"
+                VALIDATION,
+                f"{kind} entities are not resolved in this tenant: it has no entity-resolution "
+                f"config for {kind} (a tenant admin sets one with `intelgraph er config set`)",
             )
         live = self.live_model(tenant_id, kind)
         if live is None:
             raise IntelGraphError(
                 ER_NO_MODEL,
-                f"no {kind} model has been trained for this tenant yet; "
-                "run `intelgraph er train` or ingest more records",
+                f"no {kind} model fitting the live config has been trained for this tenant "
+                "yet; run `intelgraph er train` or ingest more records",
             )
         seq, model = live
         with self._engine.connect() as conn:
@@ -1006,7 +1117,7 @@ class EntityResolutionService:
         with self.online.tenant_lock(tenant_id):
             index, _ = self.online.index_for(tenant_id, kind)
             frequencies = index.index.frequencies
-            pair = explain(model, self._config(kind), left, right, frequencies)
+            pair = explain(model, self._config(tenant_id, kind), left, right, frequencies)
         thresholds = self.active_thresholds(tenant_id, kind)
         return MatchExplanation.of(
             pair,
@@ -1166,7 +1277,7 @@ class EntityResolutionService:
         """Per resolvable type: records, resolved, waiting, model, thresholds, open review."""
         pending = self.worker.pending().get(tenant_id, 0)
         report = []
-        for kind in RESOLVABLE_TYPES:
+        for kind in self.configs.resolvable_types(tenant_id):
             with self._engine.connect() as conn:
                 total = repo.count_entities(conn, tenant_id, kind)
                 unresolved = len(repo.unresolved_entity_ids(conn, tenant_id, kind))
@@ -1176,7 +1287,15 @@ class EntityResolutionService:
                 )
             thresholds = self.active_thresholds(tenant_id, kind)
             live = self.live_model(tenant_id, kind)
-            if live is None and total < self.min_training_records:
+            live_config = self.configs.live(tenant_id, kind)
+            if live is None and seq is not None and total >= self.min_training_records:
+                state = (
+                    f"model v{seq} predates the live config: retrained on the next ingest "
+                    "(or run `intelgraph er train`)"
+                )
+            elif live is None and seq is not None:
+                state = "model predates the live config: run `intelgraph er train`"
+            elif live is None and total < self.min_training_records:
                 state = (
                     f"waiting: {total} of {self.min_training_records} records needed to train "
                     "on first use (or run `intelgraph er train`)"
@@ -1194,6 +1313,8 @@ class EntityResolutionService:
                     "queuedInWorker": pending,
                     "modelSeq": seq,
                     "modelVersion": live[1].model_version if live else None,
+                    "configOrigin": live_config.origin if live_config else None,
+                    "configVersion": live_config.version if live_config else None,
                     "thresholdsVersion": thresholds.version,
                     "autoMerge": thresholds.thresholds.auto_merge,
                     "review": thresholds.thresholds.review,
@@ -1205,8 +1326,8 @@ class EntityResolutionService:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _config(self, entity_type: str) -> ResolutionConfig:
-        return default_config(entity_type)
+    def _config(self, tenant_id: str, entity_type: str) -> ResolutionConfig:
+        return self.configs.config_for(tenant_id, entity_type)
 
     def _tenant_of(self, principal: Principal, action: Action, kind: str) -> str:
         self._policy.authorize(principal, action, kind, principal.tenant_id)
@@ -1216,7 +1337,7 @@ class EntityResolutionService:
 
 
 def _resolvable(entity_type: str) -> str:
-    return parse_entity_type(entity_type).value
+    return parse_entity_type(entity_type)
 
 
 def _optional_type(entity_type: str | None) -> str | None:

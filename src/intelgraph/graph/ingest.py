@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intelgraph.graph.model import EntityType, RelationshipType
 
@@ -30,6 +30,20 @@ class EntityLine(BaseModel):
         default_factory=list, max_length=32
     )
 
+    def canonical(self) -> dict[str, Any]:
+        """``model_dump(mode="json", by_alias=True)``, built directly: the provenance digest
+        of a 1,000-line batch hashes these, and pydantic's dump cost more than the hashing."""
+        return {
+            "kind": "entity",
+            "external_id": self.external_id,
+            "type": self.type.value,
+            "label": self.label,
+            "attributes": self.attributes,
+            "source": self.source,
+            "confidence": self.confidence,
+            "purposes": self.purposes,
+        }
+
 
 class RelationshipLine(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -41,9 +55,19 @@ class RelationshipLine(BaseModel):
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     attributes: dict[str, Any] = Field(default_factory=dict)
 
+    def canonical(self) -> dict[str, Any]:
+        """``model_dump(mode="json", by_alias=True)``, built directly (see EntityLine)."""
+        return {
+            "kind": "relationship",
+            "type": self.type.value,
+            "from": self.from_,
+            "to": self.to,
+            "confidence": self.confidence,
+            "attributes": self.attributes,
+        }
+
 
 IngestLine = Annotated[EntityLine | RelationshipLine, Field(discriminator="kind")]
-_LINE = TypeAdapter(IngestLine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +116,17 @@ def add_document(batch: IngestBatch, number: int, document: Any) -> None:
     if not isinstance(document, dict):
         batch.errors.append(LineError(number, "", "a line must be a JSON object"))
         return
-    if document.get("kind") not in ("entity", "relationship"):
-        batch.errors.append(LineError(number, "kind", "must be 'entity' or 'relationship'"))
-        return
+    kind = document.get("kind")
+    # Dispatch on `kind` here rather than through a discriminated union: the same checks
+    # and messages, at three quarters of the cost per line.
     try:
-        line = _LINE.validate_python(document)
+        if kind == "entity":
+            batch.entities.append((number, EntityLine.model_validate(document)))
+        elif kind == "relationship":
+            batch.relationships.append((number, RelationshipLine.model_validate(document)))
+        else:
+            batch.errors.append(LineError(number, "kind", "must be 'entity' or 'relationship'"))
     except ValidationError as exc:
         for problem in exc.errors(include_url=False):
-            location = [str(part) for part in problem["loc"][1:]]  # drop the union tag
-            batch.errors.append(LineError(number, ".".join(location), problem["msg"]))
-        return
-    if isinstance(line, EntityLine):
-        batch.entities.append((number, line))
-    else:
-        batch.relationships.append((number, line))
+            location = ".".join(str(part) for part in problem["loc"])
+            batch.errors.append(LineError(number, location, problem["msg"]))

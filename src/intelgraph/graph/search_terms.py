@@ -26,7 +26,7 @@ SEARCHABLE_ATTRIBUTES = (
     "domain",
 )
 MAX_TERM_LENGTH = 64
-_SPLIT = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")  # a maximal run of letters and digits (any script)
 
 
 def fold(text: str) -> str:
@@ -39,7 +39,7 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The folded word tokens of ``text`` (letters and digits of any script)."""
-    return [token[:MAX_TERM_LENGTH] for token in _SPLIT.split(fold(text)) if token]
+    return [token[:MAX_TERM_LENGTH] for token in _WORD.findall(fold(text))]
 
 
 def entity_terms(label: str, attributes: dict[str, Any]) -> set[str]:
@@ -51,7 +51,10 @@ def entity_terms(label: str, attributes: dict[str, Any]) -> set[str]:
         value = attributes.get(name)
         if isinstance(value, str):
             texts.append(value)
-    return {token[:MAX_TERM_LENGTH] for token in _SPLIT.split(fold(" ".join(texts))) if token}
+    terms = set(_WORD.findall(fold(" ".join(texts))))
+    if any(len(term) > MAX_TERM_LENGTH for term in terms):  # rare: cut only when needed
+        terms = {term[:MAX_TERM_LENGTH] for term in terms}
+    return terms
 
 
 def prefix_upper_bound(prefix: str) -> str:

@@ -50,6 +50,8 @@ EDGE_BUDGET_PER_HOP = 5_000
 
 IngestListener = Callable[[str, list[str]], None]
 """Called after an ingest commits with (tenant_id, ids of the entities it touched)."""
+AnalyticsListener = Callable[[str], None]
+"""Called with the tenant id after its analytics (PageRank) were recomputed and stored."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,23 @@ class GraphService:
         self._policy = policy
         self._idempotency_ttl = timedelta(seconds=idempotency_ttl_seconds)
         self._ingest_listeners: list[IngestListener] = []
+        self._read_change_listeners: list[IngestListener] = []
+        self._analytics_listeners: list[AnalyticsListener] = []
         self._on_ingest_events = on_ingest_events
 
     def on_ingested(self, listener: IngestListener) -> None:
         """Register a callback run after every committed ingest (PageRank, ER, cache purge)."""
         self._ingest_listeners.append(listener)
+
+    def on_reads_changed(self, listener: IngestListener) -> None:
+        """Register a callback run after every committed ingest, before it is acknowledged,
+        with every entity whose reads changed: those written and both ends of each
+        relationship written (their degree and neighbours changed). The edge cache purges."""
+        self._read_change_listeners.append(listener)
+
+    def on_analytics_recomputed(self, listener: AnalyticsListener) -> None:
+        """Register a callback run after a tenant's PageRank was recomputed and stored."""
+        self._analytics_listeners.append(listener)
 
     # --- ingest ---------------------------------------------------------------------------
 
@@ -103,6 +117,9 @@ class GraphService:
         """
         tenant_id = self._tenant_of(principal, Action.INGEST_WRITE, "graph")
         now = self._clock.now()
+        # What needs no store (search terms, JSON text, in-batch checks) is done before the
+        # tenant's write lock is taken: another batch can commit meanwhile.
+        outcome = _IngestPlan(tenant_id, now, batch)
         with self._engine.begin() as conn:
             head = repo.lock_provenance_head(conn, tenant_id)
             if idempotency_key is not None:
@@ -110,16 +127,15 @@ class GraphService:
                     conn, tenant_id, idempotency_key, now - self._idempotency_ttl
                 )
                 if stored is not None:
-                    digest, status, body = stored
+                    digest, status, stored_body = stored
                     if digest != request_digest:
                         raise IntelGraphError(
                             IDEMPOTENCY_KEY_REUSED,
                             "this Idempotency-Key was already used with a different body; "
                             "use a new key for a new batch",
                         )
-                    return IngestResult(status, orjson.loads(body), is_replay=True)
-            outcome = _IngestPlan(conn, tenant_id, now, batch)
-            outcome.plan()
+                    return IngestResult(status, orjson.loads(stored_body), is_replay=True)
+            outcome.plan(conn)
             if outcome.errors and not partial:
                 raise IntelGraphError(
                     INGEST_INVALID,
@@ -127,7 +143,7 @@ class GraphService:
                     "or send ?partial=true to store the valid lines",
                     details={"lineErrors": [e.as_dict() for e in outcome.sorted_errors()]},
                 )
-            outcome.write()
+            outcome.write(conn)
             if outcome.accepted_count:
                 repo.append_provenance(
                     conn,
@@ -136,7 +152,7 @@ class GraphService:
                     action="ingest",
                     actor=principal.actor,
                     target=f"entities:{outcome.entity_count},relationships:{outcome.rel_count}",
-                    digest=payload_digest(outcome.canonical_payload()),
+                    digest=outcome.payload_digest(),
                     at=now,
                 )
                 # Metered in the ingest's own transaction: never lost, never double counted.
@@ -154,6 +170,12 @@ class GraphService:
                 listener(tenant_id, touched)
             except Exception:  # a listener must never undo an acknowledged ingest
                 log.exception("ingest listener failed", extra={"tenant_id": tenant_id})
+        changed = outcome.changed_entity_ids()
+        for listener in self._read_change_listeners:
+            try:
+                listener(tenant_id, changed)
+            except Exception:
+                log.exception("read-change listener failed", extra={"tenant_id": tenant_id})
         return IngestResult(200, body, touched_entity_ids=touched)
 
     # --- reads ------------------------------------------------------------------------------
@@ -291,6 +313,11 @@ class GraphService:
         kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), PAGERANK_KEEP)
         with self._engine.begin() as conn:
             repo.replace_pagerank(conn, tenant_id, kept, self._clock.now())
+        for listener in self._analytics_listeners:
+            try:
+                listener(tenant_id)
+            except Exception:
+                log.exception("analytics listener failed", extra={"tenant_id": tenant_id})
         return len(scores)
 
     def verify_provenance(self, tenant_id: str) -> ChainReport:
@@ -369,20 +396,37 @@ def _shortest_path(
 class _IngestPlan:
     """Turns a validated batch into rows, finding the errors only the store can see."""
 
-    def __init__(self, conn: Connection, tenant_id: str, now: Any, batch: IngestBatch) -> None:
-        self.conn = conn
+    def __init__(self, tenant_id: str, now: Any, batch: IngestBatch) -> None:
+        """Does the work that needs no store: in-batch checks, search terms, JSON text."""
         self.tenant_id = tenant_id
         self.now = now
         self.batch = batch
         self.errors: list[LineError] = list(batch.errors)
-        self.new_entities: list[dict[str, Any]] = []
+        self.new_entities: list[repo.NewEntityRow] = []
         self.updated_entities: list[dict[str, Any]] = []
-        self.new_edges: list[dict[str, Any]] = []
+        self.new_edges: list[repo.NewRelationshipRow] = []
         self.touched_edges: list[dict[str, Any]] = []
+        self.term_rows: list[tuple[str, str, str]] = []  # (tenant_id, term, entity_id)
         self.accepted_entities: list[EntityLine] = []
         self.accepted_rels: list[RelationshipLine] = []
         self.ids: dict[str, str] = {}
-        self.created = 0
+        self.edge_ends: set[str] = set()  # both ends of every relationship written
+        self.latest: dict[str, _PreparedEntity] = {}
+        for number, line in batch.entities:
+            earlier = self.latest.get(line.external_id)
+            if earlier is not None and earlier.line.type != line.type:
+                self.errors.append(
+                    LineError(
+                        number,
+                        "type",
+                        f"external_id {line.external_id!r} appears "
+                        f"earlier in this batch as {earlier.line.type}",
+                    )
+                )
+                continue
+            self.latest[line.external_id] = _PreparedEntity(number, line)
+        for prepared in self.latest.values():
+            prepared.prepare()
 
     @property
     def entity_count(self) -> int:
@@ -399,67 +443,64 @@ class _IngestPlan:
     def sorted_errors(self) -> list[LineError]:
         return sorted(self.errors, key=lambda e: (e.line, e.field))
 
-    def plan(self) -> None:
-        latest: dict[str, tuple[int, EntityLine]] = {}
-        for number, line in self.batch.entities:
-            earlier = latest.get(line.external_id)
-            if earlier is not None and earlier[1].type != line.type:
-                self.errors.append(
-                    LineError(
-                        number,
-                        "type",
-                        f"external_id {line.external_id!r} appears "
-                        f"earlier in this batch as {earlier[1].type}",
-                    )
-                )
-                continue
-            latest[line.external_id] = (number, line)
-        wanted = list(latest) + [
+    def plan(self, conn: Connection) -> None:
+        """Match the batch against the store (inside the tenant's write lock)."""
+        wanted = list(self.latest) + [
             end for _, rel in self.batch.relationships for end in (rel.from_, rel.to)
         ]
-        stored = repo.existing_by_external_id(self.conn, self.tenant_id, sorted(set(wanted)))
-        for external_id, (number, line) in latest.items():
-            self._plan_entity(number, line, stored.get(external_id))
+        stored = repo.existing_by_external_id(conn, self.tenant_id, sorted(set(wanted)))
+        for external_id, prepared in self.latest.items():
+            self._plan_entity(prepared, stored.get(external_id))
         for external_id, (entity_id, _) in stored.items():
             self.ids.setdefault(external_id, entity_id)
-        self._plan_relationships()
+        self._plan_relationships(conn)
 
-    def _plan_entity(self, number: int, line: EntityLine, stored: tuple[str, str] | None) -> None:
+    def _plan_entity(self, prepared: _PreparedEntity, stored: tuple[str, str] | None) -> None:
+        line = prepared.line
         if stored is not None and stored[1] != line.type:
             self.errors.append(
                 LineError(
-                    number,
+                    prepared.number,
                     "type",
                     f"entity {line.external_id!r} is stored as "
                     f"{stored[1]}; its type cannot change (use a new external_id)",
                 )
             )
             return
-        row = {
-            "label": line.label,
-            "attributes": line.attributes,
-            "confidence": line.confidence,
-            "source": line.source,
-            "purposes": line.purposes,
-            "updated_at": self.now,
-        }
         if stored is None:
             entity_id = new_id("ent")
-            row |= {
-                "tenant_id": self.tenant_id,
-                "entity_id": entity_id,
-                "external_id": line.external_id,
-                "type": line.type.value,
-                "created_at": self.now,
-            }
-            self.new_entities.append(row)
+            self.new_entities.append(
+                (
+                    self.tenant_id,
+                    entity_id,
+                    line.external_id,
+                    line.type.value,
+                    line.label,
+                    prepared.attributes_json,
+                    line.confidence,
+                    line.source,
+                    prepared.purposes_json,
+                )
+            )
         else:
             entity_id = stored[0]
-            self.updated_entities.append(row | {"b_id": entity_id})
+            self.updated_entities.append(
+                {
+                    "b_id": entity_id,
+                    "label": line.label,
+                    "attributes": line.attributes,
+                    "confidence": line.confidence,
+                    "source": line.source,
+                    "purposes": line.purposes,
+                    "updated_at": self.now,
+                }
+            )
+        tenant_id = self.tenant_id
+        self.term_rows += [(tenant_id, term, entity_id) for term in prepared.terms]
         self.ids[line.external_id] = entity_id
         self.accepted_entities.append(line)
 
-    def _plan_relationships(self) -> None:
+    def _plan_relationships(self, conn: Connection) -> None:
         resolved: list[tuple[RelationshipLine, str, str]] = []
         for number, rel in self.batch.relationships:
             ends = []
@@ -477,59 +518,61 @@ class _IngestPlan:
                 ends.append(entity_id)
             if ends[0] is not None and ends[1] is not None:
                 resolved.append((rel, ends[0], ends[1]))
-        stored = repo.existing_edges(self.conn, self.tenant_id, [f for _, f, _ in resolved])
+                self.edge_ends.update((ends[0], ends[1]))
+        stored = repo.existing_edges(conn, self.tenant_id, [f for _, f, _ in resolved])
         seen: dict[tuple[str, str, str], str] = {}
         for rel, from_id, to_id in resolved:
             key = (from_id, rel.type.value, to_id)
             existing = stored.get(key) or seen.get(key)
-            values = {"confidence": rel.confidence, "attributes": rel.attributes}
             if existing is None:
                 rel_id = new_id("rel")
                 seen[key] = rel_id
                 self.new_edges.append(
-                    values
-                    | {
-                        "tenant_id": self.tenant_id,
-                        "relationship_id": rel_id,
-                        "type": rel.type.value,
-                        "from_id": from_id,
-                        "to_id": to_id,
-                        "first_seen": self.now,
+                    (
+                        self.tenant_id,
+                        rel_id,
+                        rel.type.value,
+                        from_id,
+                        to_id,
+                        rel.confidence,
+                        repo.json_text(rel.attributes),
+                    )
+                )
+            else:
+                self.touched_edges.append(
+                    {
+                        "b_id": existing,
+                        "confidence": rel.confidence,
+                        "attributes": rel.attributes,
                         "last_seen": self.now,
                     }
                 )
-            else:
-                self.touched_edges.append(values | {"b_id": existing, "last_seen": self.now})
             self.accepted_rels.append(rel)
 
-    def write(self) -> None:
-        repo.insert_entities(self.conn, self.new_entities)
-        repo.update_entities(self.conn, self.tenant_id, self.updated_entities)
+    def write(self, conn: Connection) -> None:
+        """Store the planned rows (one bulk statement per table)."""
         tenant_id = self.tenant_id
-        term_rows = [
-            (tenant_id, term, row["entity_id"])
-            for row in self.new_entities
-            for term in entity_terms(row["label"], row["attributes"])
-        ] + [
-            (tenant_id, term, row["b_id"])
-            for row in self.updated_entities
-            for term in entity_terms(row["label"], row["attributes"])
-        ]
-        repo.replace_terms(
-            self.conn, tenant_id, [row["b_id"] for row in self.updated_entities], term_rows
-        )
-        repo.insert_relationships(self.conn, self.new_edges)
-        repo.touch_relationships(self.conn, self.tenant_id, self.touched_edges)
+        repo.insert_entities(conn, self.new_entities, self.now)
+        repo.update_entities(conn, tenant_id, self.updated_entities)
+        updated_ids = [row["b_id"] for row in self.updated_entities]
+        repo.replace_terms(conn, tenant_id, updated_ids, self.term_rows)
+        repo.insert_relationships(conn, self.new_edges, self.now)
+        repo.touch_relationships(conn, tenant_id, self.touched_edges)
 
     def touched_entity_ids(self) -> list[str]:
-        ids = [row["entity_id"] for row in self.new_entities]
+        ids = [row[1] for row in self.new_entities]
         ids += [row["b_id"] for row in self.updated_entities]
         return ids
 
-    def canonical_payload(self) -> list[dict[str, Any]]:
-        return [line.model_dump(mode="json", by_alias=True) for line in self.accepted_entities] + [
-            line.model_dump(mode="json", by_alias=True) for line in self.accepted_rels
-        ]
+    def changed_entity_ids(self) -> list[str]:
+        """Entities whose reads changed: those written and the ends of relationships written."""
+        return sorted(set(self.touched_entity_ids()) | self.edge_ends)
+
+    def payload_digest(self) -> str:
+        """The provenance link's digest of the accepted lines, in their canonical form."""
+        payload = [line.canonical() for line in self.accepted_entities]
+        payload += [line.canonical() for line in self.accepted_rels]
+        return payload_digest(payload)
 
     def response_body(self) -> dict[str, Any]:
         return {
@@ -545,3 +588,23 @@ class _IngestPlan:
                 line.external_id: self.ids[line.external_id] for line in self.accepted_entities
             },
         }
+
+
+class _PreparedEntity:
+    """An entity line with what its rows need that the store does not decide."""
+
+    __slots__ = ("attributes_json", "line", "number", "purposes_json", "terms")
+
+    def __init__(self, number: int, line: EntityLine) -> None:
+        self.number = number
+        self.line = line
+        self.attributes_json = ""
+        self.purposes_json = ""
+        self.terms: set[str] = set()
+
+    def prepare(self) -> None:
+        """Computed once per external_id (the last line of a batch wins)."""
+        line = self.line
+        self.attributes_json = repo.json_text(line.attributes)
+        self.purposes_json = repo.json_text(line.purposes)
+        self.terms = entity_terms(line.label, line.attributes)

@@ -23,6 +23,14 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # server workers only (obs/gc_pauses.py): a collection stalls every request in flight
+        self.gc_pauses = Histogram(
+            "intelgraph_gc_pause_seconds",
+            "Garbage collector pauses of this worker, by generation",
+            ["generation"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=self.registry,
+        )
         self.api_requests_by_version = Counter(
             "intelgraph_api_requests",
             "Authenticated API requests by tenant and negotiated API version",
@@ -70,6 +78,85 @@ class Metrics:
         self.usage_flush_errors = Counter(
             "intelgraph_usage_ledger_flush_errors_total",
             "Usage ledger flushes that failed (rows kept in memory for the next flush)",
+            registry=self.registry,
+        )
+        # usage reconciliation (billing/reconcile.py); every replica sets it from the store
+        self.recon_delta_ratio = Gauge(
+            "intelgraph_recon_delta_ratio",
+            "|source - ledger| / ledger of the tenant's latest reconciled period (> 0.01 = "
+            "mismatch); absent while the source is unavailable",
+            ["tenant", "meter", "source"],
+            registry=self.registry,
+        )
+        # edge cache (gateway/edgecache/)
+        self.cache_hits = Counter(
+            "intelgraph_cache_hits_total",
+            "Safelisted reads answered from the edge cache (304s included), by tenant and op",
+            ["tenant", "operation"],
+            registry=self.registry,
+        )
+        self.cache_misses = Counter(
+            "intelgraph_cache_misses_total",
+            "Safelisted reads the edge cache had to resolve, by tenant and operation",
+            ["tenant", "operation"],
+            registry=self.registry,
+        )
+        self.cache_stale = Counter(
+            "intelgraph_cache_stale_total",
+            "Expired entries served while their refresh was in flight, by tenant and op",
+            ["tenant", "operation"],
+            registry=self.registry,
+        )
+        self.cache_bypass = Counter(
+            "intelgraph_cache_bypass_total",
+            "GraphQL requests that went around the edge cache, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.cache_not_modified = Counter(
+            "intelgraph_cache_not_modified_total",
+            "304 Not Modified answers from the edge cache, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.cache_purges = Counter(
+            "intelgraph_cache_purges_total",
+            "Edge cache purges, by tenant and what caused them",
+            ["tenant", "trigger"],
+            registry=self.registry,
+        )
+        self.cache_purged_entries = Counter(
+            "intelgraph_cache_purged_entries_total",
+            "Edge cache entries removed by purges, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.cache_bytes = Gauge(
+            "intelgraph_cache_bytes",
+            "Bytes the in-memory edge cache holds, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.cache_coalesced = Counter(
+            "intelgraph_cache_coalesced_waiters_total",
+            "Misses that waited for an identical miss already resolving, by tenant",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.cache_leak_suspected = Counter(
+            "intelgraph_cache_leak_suspected_total",
+            "Cache entries refused because they belong to another tenant than the request's",
+            registry=self.registry,
+        )
+        self.cache_backend_errors = Counter(
+            "intelgraph_cache_backend_errors_total",
+            "Edge cache storage errors (the request is served around the cache), by operation",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.cache_purge_hook_errors = Counter(
+            "intelgraph_cache_purge_hook_errors_total",
+            "Purge notifications a hook URL did not accept",
             registry=self.registry,
         )
         # entity resolution (er/service.py, er/nightly.py)
@@ -149,5 +236,12 @@ class Metrics:
             "intelgraph_er_review_open",
             "Open review items, by tenant and type",
             ["tenant", "type"],
+            registry=self.registry,
+        )
+        # billing outbox (billing/outbox.py)
+        self.billing_deliveries = Counter(
+            "intelgraph_billing_deliveries_total",
+            "Billing delivery attempts by adapter and outcome (sent, failed, dead, held)",
+            ["adapter", "outcome"],
             registry=self.registry,
         )

@@ -10,13 +10,16 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -260,6 +263,87 @@ signing_keys = Table(
 )
 Index("ix_signing_keys_state", signing_keys.c.state)
 
+# --- usage exports (billing/exports.py; platform records, not tenant data) --------------------
+
+# One row per daily usage export written to a directory: lets the scheduled job on any
+# replica see that a day is already exported, and records what was signed.
+usage_exports = Table(
+    "usage_exports",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("directory", String(1024), nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("totals", JSON, nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("kid", String(64), nullable=False),  # key that signed the manifest
+    Column("exported_by", String(200), nullable=False),
+    Column("exported_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("day", "directory"),
+)
+
+# --- billing outbox, live toggles, provider customers (billing/outbox.py, toggles.py,
+# customers.py) ---------------------------------------------------------------------------
+
+# One delivery per (export row, adapter, meter). The columns up to `receipt` are a contract
+# read by reconciliation (billing/reconcile.py): add columns, never rename these.
+# `delivery_id` is sha256(tenant|period_start|meter|adapter): also the provider's
+# idempotency key, so a resend can never bill twice.
+billing_outbox = Table(
+    "billing_outbox",
+    metadata,
+    Column("delivery_id", String(64), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("adapter", String(16), nullable=False),
+    Column("meter", String(32), nullable=False),
+    Column("value", Numeric(20, 6), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(8), nullable=False),  # pending, sent, failed, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("receipt", JSON, nullable=True),
+    # Claim lease: the worker holding claim_token sends it until claimed_until; a crashed
+    # worker's claims expire and another replica resends with the same idempotency key.
+    Column("claim_token", String(32), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    UniqueConstraint(
+        "tenant_id", "period_start", "adapter", "meter", name="uq_billing_outbox_delivery"
+    ),
+    CheckConstraint(
+        "state IN ('pending', 'sent', 'failed', 'dead')", name="ck_billing_outbox_state"
+    ),
+)
+Index("ix_billing_outbox_due", billing_outbox.c.state, billing_outbox.c.next_attempt_at)
+
+# Live toggles (the backout switch): tenant_id "platform" switches an adapter for everyone;
+# a tenant's row switches one adapter for that tenant. No row = on.
+billing_toggles = Table(
+    "billing_toggles",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("adapter", String(16), nullable=False),
+    Column("is_on", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "adapter"),
+)
+
+# A tenant's customer id at a billing provider (Stripe needs one per meter event).
+billing_customers = Table(
+    "billing_customers",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("adapter", String(16), nullable=False),
+    Column("customer_id", String(255), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "adapter"),
+)
+
 # --- entity resolution (er/repository.py) -------------------------------------------------
 
 # One row per tenant and entity type: a revision bumped by every change to its clusters
@@ -497,4 +581,69 @@ Index(
     er_ingest_batches.c.tenant_id,
     er_ingest_batches.c.entity_type,
     er_ingest_batches.c.resolved_at,
+)
+
+# --- usage reconciliation (billing/reconcile.py) -------------------------------------------
+
+# The latest check of one source (export, adapter:<name>, prometheus) against the ledger for
+# one tenant, period and billed meter. Re-running a period replaces its rows in one
+# transaction; `status` is ok, mismatch (delta above 1%) or unavailable (with `detail`).
+billing_reconciliations = Table(
+    "billing_reconciliations",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    Column("meter", String(32), nullable=False),
+    Column("source", String(48), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("ledger_value", Numeric(24, 6), nullable=False),
+    Column("source_value", Numeric(24, 6), nullable=True),
+    Column("delta_ratio", Float, nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "period_start", "period_end", "meter", "source"),
+    CheckConstraint(
+        "status IN ('ok', 'mismatch', 'unavailable')", name="ck_billing_reconciliations_status"
+    ),
+)
+Index(
+    "ix_billing_reconciliations_checked",
+    billing_reconciliations.c.tenant_id,
+    billing_reconciliations.c.checked_at,
+)
+
+# --- edge cache safelist (gateway/edgecache/safelist.py; migration 0010; platform data) ----
+# The persisted operations the gateway edge cache may serve, with their TTL. Shipped entries
+# (gateway/edgecache/safelist.json) are inserted once; an operator's removal stays as a row
+# with is_cached false, so a restart does not bring a removed shipped entry back. Changes
+# are audited (tenant "platform").
+edge_cache_safelist = Table(
+    "edge_cache_safelist",
+    metadata,
+    Column("operation_id", String(128), primary_key=True),
+    Column("ttl_seconds", Integer, nullable=False),
+    Column("is_graph_derived", Boolean, nullable=False),  # purged when analytics recompute
+    Column("is_cached", Boolean, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- entity resolution: tenant configs per entity type (er/type_configs.py; migration 0011)
+# A tenant admin's comparisons config for an entity type (VEHICLE, ACCOUNT… or an override
+# of a built-in type), versioned: the highest version is live; older ones stay for audit.
+er_type_configs = Table(
+    "er_type_configs",
+    metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("entity_type", String(24), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("config_version", String(64), nullable=False),  # the config's own version label
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the validated config
+    Column("document", Text, nullable=False),  # the YAML/JSON as the admin gave it
+    Column("created_by", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_type", "version"),
 )

@@ -1,0 +1,106 @@
+"""/v1/admin/cache: the edge cache safelist (operator) and purges (operator or tenant admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from intelgraph.api.admin_http import json_object, require_string
+from intelgraph.api.responses import JSONResponse
+from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.gateway.edgecache.keys import variables_hash
+from intelgraph.gateway.edgecache.service import EdgeCache
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.tenants.service import TenantService
+
+
+class EdgeCacheApi:
+    def __init__(self, cache: EdgeCache, tenants: TenantService, policy: PolicyEngine) -> None:
+        self.cache = cache
+        self.tenants = tenants
+        self.policy = policy
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/admin/cache/safelist", self.list_safelist, methods=["GET"]),
+            Route("/v1/admin/cache/safelist/{operation_id}", self.set_entry, methods=["PUT"]),
+            Route("/v1/admin/cache/safelist/{operation_id}", self.remove_entry, methods=["DELETE"]),
+            Route("/v1/admin/cache/purge", self.purge, methods=["POST"]),
+        ]
+
+    async def list_safelist(self, request: Request) -> Response:
+        self._operator(request)
+        return JSONResponse({"safelist": self.cache.safelist.list_entries()})
+
+    async def set_entry(self, request: Request) -> Response:
+        """Body ``{"ttl": 30, "reason": "…", "graphDerived": false}``."""
+        principal = self._operator(request)
+        body = await json_object(request)
+        ttl = body.get("ttl")
+        if not isinstance(ttl, int) or isinstance(ttl, bool):
+            raise IntelGraphError(VALIDATION, "'ttl' is required: whole seconds, e.g. 30")
+        entry = self.cache.safelist.set_entry(
+            request.path_params["operation_id"],
+            ttl,
+            actor=principal.actor,
+            reason=require_string(body, "reason"),
+            is_graph_derived=bool(body.get("graphDerived", False)),
+        )
+        return JSONResponse({"entry": entry.as_dict()})
+
+    async def remove_entry(self, request: Request) -> Response:
+        """Body ``{"reason": "…"}`` (or ``?reason=``)."""
+        principal = self._operator(request)
+        body = await json_object(request, required=False)
+        reason = body.get("reason") or request.query_params.get("reason") or ""
+        self.cache.safelist.remove_entry(
+            request.path_params["operation_id"], actor=principal.actor, reason=str(reason)
+        )
+        return Response(status_code=204)
+
+    async def purge(self, request: Request) -> Response:
+        """Body ``{"opId": "getEntityById:v1", "varsHash": "<sha256>"|"*"}`` or ``"variables":
+        {…}`` instead of the hash; the operator also names ``"tenant"`` (slug or id)."""
+        principal: Principal = request.scope[PRINCIPAL]
+        body = await json_object(request)
+        if principal.is_operator:
+            tenant_id = self.tenants.tenant_for(principal, require_string(body, "tenant")).id
+        else:
+            named = body.get("tenant")
+            tenant_id = (
+                self.tenants.tenant_for(principal, str(named)).id
+                if named is not None
+                else principal.tenant_id or ""
+            )
+        operation_id = require_string(body, "opId")
+        variables: Any = body.get("variables")
+        if variables is not None:
+            if not isinstance(variables, dict):
+                raise IntelGraphError(VALIDATION, "'variables' must be a JSON object")
+            vars_hash = variables_hash(variables)
+        else:
+            vars_hash = require_string(body, "varsHash")
+        reason = body.get("reason")
+        removed = await run_in_threadpool(
+            self.cache.purge_operation,
+            principal,
+            tenant_id,
+            operation_id,
+            vars_hash,
+            str(reason) if reason else "",
+        )
+        return JSONResponse(
+            {"purged": removed, "tenantId": tenant_id, "opId": operation_id, "varsHash": vars_hash}
+        )
+
+    def _operator(self, request: Request) -> Principal:
+        principal: Principal = request.scope[PRINCIPAL]
+        self.policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache_safelist", None)
+        return principal

@@ -1,0 +1,259 @@
+"""The edge cache's face: what is cacheable, lookups and stores that never fail a request,
+and purges (with their hooks) for the graph, the jobs and administrators.
+
+Storage errors are never a client's problem: a lookup or store that fails is counted and
+the request is served around the cache; after an error the backend rests a second, so a
+dead Redis costs requests nothing. A purge that fails is kept and retried every second,
+and until it succeeds this replica serves the tenant around the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from intelgraph.api.persisted import PersistedOperation, PersistedQueryRegistry
+from intelgraph.audit import service as audit
+from intelgraph.gateway.edgecache.backend import CacheBackend, Lookup
+from intelgraph.gateway.edgecache.entries import CacheEntry
+from intelgraph.gateway.edgecache.hooks import PurgeHooks
+from intelgraph.gateway.edgecache.keys import CacheKey
+from intelgraph.gateway.edgecache.redis_backend import BACKEND_ERRORS
+from intelgraph.gateway.edgecache.safelist import Safelist, SafelistEntry
+from intelgraph.gateway.edgecache.singleflight import SingleFlight
+from intelgraph.kernel.clock import Clock
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.obs.metrics import Metrics
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+
+log = logging.getLogger(__name__)
+
+REST_SECONDS = 1.0
+RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """One purge: the tenant, and either entity tags or an operation (one vars hash or all)."""
+
+    tenant_id: str
+    trigger: str  # ingest, analytics, admin
+    entity_ids: tuple[str, ...] = ()
+    operation_id: str | None = None
+    vars_hash: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenantId": self.tenant_id,
+            "trigger": self.trigger,
+            "entityIds": list(self.entity_ids),
+            "operationId": self.operation_id,
+            "varsHash": self.vars_hash or ("*" if self.operation_id else None),
+        }
+
+
+class EdgeCache:
+    def __init__(
+        self,
+        backend: CacheBackend,
+        safelist: Safelist,
+        registry: PersistedQueryRegistry,
+        policy: PolicyEngine,
+        engine: Any,
+        clock: Clock,
+        metrics: Metrics,
+        hooks: PurgeHooks,
+        *,
+        is_enabled: bool = True,
+        stale_seconds: float = 5.0,
+    ) -> None:
+        self.backend = backend
+        self.safelist = safelist
+        self.registry = registry
+        self.policy = policy
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
+        self.hooks = hooks
+        self.is_enabled = is_enabled
+        self.stale_seconds = stale_seconds
+        self.flights: SingleFlight[Any] = SingleFlight()
+        self._resting_until = 0.0
+        self._failed_purges: list[Purge] = []
+        self._distrusted: set[str] = set()  # tenants with a purge still to retry
+        self._lock = threading.Lock()
+        self._retry_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # --- what is cacheable ----------------------------------------------------------------
+
+    def safelisted(self, operation: PersistedOperation | None) -> SafelistEntry | None:
+        """The safelist entry serving a resolved persisted operation, if it is the platform's
+        registration of a safelisted operation."""
+        if operation is None or operation.operation_id is None:
+            return None
+        entry = self.safelist.for_operation(operation.operation_id)
+        if entry is None or entry.sha256 != operation.sha256:
+            return None  # a tenant's own operation under the same id is not cached
+        return entry
+
+    # --- request path ---------------------------------------------------------------------
+
+    async def lookup(self, key: CacheKey) -> Lookup | None:
+        """The stored entry and generation, or None when the cache must be bypassed."""
+        if self.clock.monotonic() < self._resting_until or key.tenant_id in self._distrusted:
+            return None
+        try:
+            return await self.backend.lookup(key)
+        except BACKEND_ERRORS as exc:
+            self._backend_failed("lookup", exc)
+            return None
+
+    async def store(
+        self, key: CacheKey, entry: CacheEntry, tags: Iterable[str], generation: int
+    ) -> bool:
+        """Keep an entry unless a purge of its tenant happened since ``generation``."""
+        if self.clock.monotonic() < self._resting_until:
+            return False
+        try:
+            return await self.backend.store(
+                key, entry, tags, generation, entry.ttl + self.stale_seconds
+            )
+        except BACKEND_ERRORS as exc:
+            self._backend_failed("store", exc)
+            return False
+
+    def report_leak(self, key: CacheKey, entry: CacheEntry) -> None:
+        """An entry under this tenant's key holds another tenant's response: refuse it."""
+        self.metrics.cache_leak_suspected.inc()
+        log.error(
+            "edge cache entry belongs to another tenant; refused",
+            extra={
+                "tenant_id": key.tenant_id,
+                "entry_tenant_id": entry.tenant_id,
+                "operation": key.operation_id,
+            },
+        )
+
+    def _backend_failed(self, operation: str, exc: BaseException) -> None:
+        self.metrics.cache_backend_errors.labels(operation).inc()
+        self._resting_until = self.clock.monotonic() + REST_SECONDS
+        log.warning(
+            "edge cache backend unavailable; serving around the cache",
+            extra={"backend": self.backend.name, "operation": operation, "error": str(exc)},
+        )
+
+    # --- purges ---------------------------------------------------------------------------
+
+    def purge_entities(self, tenant_id: str, entity_ids: Iterable[str]) -> int:
+        """Remove the tenant's entries whose response mentions any of these entities."""
+        ids = tuple(sorted(set(entity_ids)))
+        if not ids:
+            return 0
+        return self._purge(Purge(tenant_id, "ingest", entity_ids=ids))
+
+    def purge_graph_derived(self, tenant_id: str) -> int:
+        """Remove the tenant's entries of graph-derived operations (analytics recomputed)."""
+        removed = 0
+        for operation_id in self.safelist.graph_derived_operations():
+            removed += self._purge(Purge(tenant_id, "analytics", operation_id=operation_id))
+        return removed
+
+    def purge_operation(
+        self, principal: Principal, tenant_id: str, operation_id: str, vars_hash: str, reason: str
+    ) -> int:
+        """An administrator's purge of one operation's entries (``vars_hash`` ``*`` = all its
+        variable sets), audited. Raises POLICY_DENIED without admin.write on the tenant,
+        VALIDATION for a malformed hash."""
+        self.policy.authorize(principal, Action.ADMIN_WRITE, "edge_cache", tenant_id)
+        if vars_hash != "*" and not (
+            len(vars_hash) == 64 and all(c in "0123456789abcdef" for c in vars_hash)
+        ):
+            raise IntelGraphError(
+                VALIDATION,
+                "varsHash must be the 64 hex sha256 of the variables (X-IG-Cache-Vars-Hash of "
+                "a cached response) or * for every variable set",
+            )
+        removed = self._purge(
+            Purge(tenant_id, "admin", operation_id=operation_id, vars_hash=vars_hash)
+        )
+        audit.record_now(
+            self.engine,
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            action="edge_cache.purge",
+            target=f"operation:{operation_id}",
+            at=self.clock.now(),
+            reason=reason or None,
+            new_value={"varsHash": vars_hash, "removed": removed},
+        )
+        return removed
+
+    def _purge(self, purge: Purge) -> int:
+        self.metrics.cache_purges.labels(purge.tenant_id, purge.trigger).inc()
+        try:
+            removed = self._apply(purge)
+        except BACKEND_ERRORS as exc:
+            self.metrics.cache_backend_errors.labels("purge").inc()
+            log.error(
+                "edge cache purge failed; retrying, tenant served around the cache meanwhile",
+                extra={"tenant_id": purge.tenant_id, "error": str(exc)},
+            )
+            with self._lock:
+                self._failed_purges.append(purge)
+                self._distrusted.add(purge.tenant_id)
+            self._ensure_retrying()
+            removed = 0
+        self.metrics.cache_purged_entries.labels(purge.tenant_id).inc(removed)
+        self.hooks.notify(purge.as_dict())
+        return removed
+
+    def _apply(self, purge: Purge) -> int:
+        if purge.operation_id is not None:
+            return self.backend.purge_operation(
+                purge.tenant_id, purge.operation_id, purge.vars_hash
+            )
+        return self.backend.purge_tags(purge.tenant_id, purge.entity_ids)
+
+    def retry_failed_purges(self) -> int:
+        """Apply the purges that failed; returns how many are still pending."""
+        with self._lock:
+            pending, self._failed_purges = self._failed_purges, []
+        still: list[Purge] = []
+        for purge in pending:
+            try:
+                self._apply(purge)
+            except BACKEND_ERRORS:
+                still.append(purge)
+        with self._lock:
+            self._failed_purges = still + self._failed_purges
+            self._distrusted = {p.tenant_id for p in self._failed_purges}
+            return len(self._failed_purges)
+
+    def _ensure_retrying(self) -> None:
+        with self._lock:
+            if self._retry_thread is not None:
+                return
+            self._retry_thread = threading.Thread(
+                target=self._retry_loop, name="cache-purge-retry", daemon=True
+            )
+            self._retry_thread.start()
+
+    def _retry_loop(self) -> None:
+        while not self._stopping.wait(RETRY_SECONDS):
+            if self.retry_failed_purges() == 0:
+                with self._lock:
+                    if not self._failed_purges:
+                        self._retry_thread = None
+                        return
+
+    def stop(self) -> None:
+        """Stop the hooks and retry threads and close the backend."""
+        self._stopping.set()
+        self.hooks.stop()
+        self.backend.close()
