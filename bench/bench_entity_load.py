@@ -3,10 +3,14 @@
 A server (``intelgraph serve``, one worker) runs in a subprocess on a database holding
 ~10,000 PERSON entities; this process is the load generator:
 
-1. open loop: asyncio + httpx send one GraphQL ``entity(id)`` request every 1/rate seconds
-   for the duration, never waiting for earlier answers. Latency is measured from the time a
-   request was *scheduled*, so a stalled server shows up in the figures (no coordinated
-   omission); the service time (from actual send) is printed too.
+1. open loop: asyncio sends one GraphQL ``entity(id)`` request every 1/rate seconds for the
+   duration, never waiting for earlier answers, over keep-alive HTTP/1.1 connections spoken
+   directly on asyncio streams (httpx costs ~1.5 ms of client CPU per request, which showed
+   up as latency). Latency is measured from the time a request was *scheduled*, so a stalled
+   server shows up in the figures (no coordinated omission); the service time (from actual
+   send) is printed too, then latency over time (the worst half-second windows: a stall
+   shows as a burst of slow requests) and the server's CPU per request. The generator
+   freezes its own heap first (``gc.freeze``), so its collector does not stall it.
 2. closed loop: N connections each send the next request as soon as the previous answers,
    for a fixed time: requests/s and latency, with the server's and the client's CPU use so
    you can see which one saturated first.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import re
@@ -60,6 +65,7 @@ TARGET_P95 = 0.010
 class Sample:
     from_schedule: list[float] = field(default_factory=list)
     service: list[float] = field(default_factory=list)
+    scheduled_at: list[float] = field(default_factory=list)  # seconds into the run
     errors: dict[str, int] = field(default_factory=dict)
     sent: int = 0
     max_lag: float = 0.0
@@ -113,6 +119,62 @@ async def post_entity(client: httpx.AsyncClient, body: bytes) -> str | None:
     return None
 
 
+class RawLane:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for a POST
+    with a known body and a Content-Length framed answer (what the server sends)."""
+
+    def __init__(self, server: Server, api_key: str) -> None:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        self.address = (host, int(port))
+        self.head = (
+            f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api_key}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_entity(self, body: bytes) -> str | None:
+        """None when the answer is a 200 carrying the entity, else a short error kind."""
+        try:
+            if self.reader is None or self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(*self.address)
+            self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 10.0)
+            status_line, *header_lines = head.split(b"\r\n")
+            length = next(
+                (
+                    int(h.split(b":", 1)[1])
+                    for h in header_lines
+                    if h.lower().startswith(b"content-length:")
+                ),
+                None,
+            )
+            if length is None:
+                await self.close()
+                return "unframed answer"
+            payload = await self.reader.readexactly(length)
+        except (
+            TimeoutError,
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ) as exc:
+            await self.close()
+            return type(exc).__name__
+        status = int(status_line.split(b" ", 2)[1])
+        if status != 200:
+            return f"http {status}"
+        data = orjson.loads(payload)
+        if data.get("errors") or not (data.get("data") or {}).get("entity"):
+            return "graphql error"
+        return None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def open_loop(
     server: Server, api_key: str, ids: list[str], rate: float, seconds: float, lanes: int
 ) -> tuple[Sample, float, float, float]:
@@ -125,26 +187,31 @@ async def open_loop(
     sample = Sample()
     rng = random.Random(5)
     bodies = [body_for(rng.choice(ids)) for _ in range(int(rate * seconds))]
-    clients = [new_client(server, api_key) for _ in range(lanes)]
+    connections = [RawLane(server, api_key) for _ in range(lanes)]
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+    start = 0.0
 
-    async def lane(client: httpx.AsyncClient) -> None:
+    async def lane(connection: RawLane) -> None:
         while (item := await queue.get()) is not None:
             body, scheduled = item
             sent = loop.time()
-            problem = await post_entity(client, body)
+            problem = await connection.post_entity(body)
             done = loop.time()
             if problem:
                 sample.error(problem)
             else:
                 sample.from_schedule.append(done - scheduled)
                 sample.service.append(done - sent)
+                sample.scheduled_at.append(scheduled - start)
 
     try:
-        for n, client in enumerate(clients):  # warm: connections, document cache, pages
-            await post_entity(client, body_for(ids[n % len(ids)]))
-        workers = [asyncio.create_task(lane(client)) for client in clients]
+        for n, connection in enumerate(connections):  # warm: connections, caches, pages
+            for k in range(4):
+                await connection.post_entity(body_for(ids[(n * 4 + k) % len(ids)]))
+        workers = [asyncio.create_task(lane(connection)) for connection in connections]
+        gc.collect()
+        gc.freeze()  # the generator's own collector must not stall the schedule
         server_cpu0, client_cpu0 = cpu_seconds(server.pids()), time.process_time()
         start = loop.time() + 0.05
         for n, body in enumerate(bodies):
@@ -167,8 +234,9 @@ async def open_loop(
             time.process_time() - client_cpu0,
         )
     finally:
-        for client in clients:
-            await client.aclose()
+        gc.unfreeze()
+        for connection in connections:
+            await connection.close()
 
 
 async def closed_loop(
@@ -301,12 +369,80 @@ def report_open(
         f"  send lag behind schedule: max {sample.max_lag * 1e3:.1f} ms; CPU: server "
         f"{server_cpu / wall:.0%} of one core, load generator {client_cpu / wall:.0%}"
     )
+    print(
+        f"  server CPU per request {server_cpu / max(1, sample.sent) * 1e3:.2f} ms "
+        f"(worker + granian main, from /proc); load generator "
+        f"{client_cpu / max(1, sample.sent) * 1e3:.2f} ms"
+    )
+    report_over_time(sample)
     p95 = percentiles(sample.from_schedule)[1]
     met = p95 <= TARGET_P95 and sample.error_count == 0
     print(
         f"  target p95 <= {TARGET_P95 * 1e3:.0f} ms with no errors: "
         f"{'met' if met else 'MISSED'} (p95 {p95 * 1e3:.2f} ms, {sample.error_count} errors)"
     )
+
+
+def report_over_time(sample: Sample, window: float = 0.5, worst: int = 5) -> None:
+    """Latency over time: how many half-second windows had a slow request, and the worst.
+
+    A stall (collector pause, lock, blocking call) shows as one window where latency
+    jumps and drains; load from other processes shows as many mildly slow windows.
+    """
+    windows: dict[int, list[float]] = {}
+    for at, latency in zip(sample.scheduled_at, sample.from_schedule, strict=True):
+        windows.setdefault(int(at / window), []).append(latency)
+    if not windows:
+        return
+    slow = [w for w, values in windows.items() if max(values) > TARGET_P95]
+    print(
+        f"  latency over time: {len(slow)} of {len(windows)} windows of {window:g} s had a "
+        f"request over {TARGET_P95 * 1e3:.0f} ms; worst windows (start: p50 / max, "
+        f"requests over {TARGET_P95 * 1e3:.0f} ms):"
+    )
+    ranked = sorted(windows.items(), key=lambda item: -max(item[1]))[:worst]
+    for index, values in sorted(ranked):
+        p50 = percentiles(values, (50,))[0]
+        over = sum(v > TARGET_P95 for v in values)
+        print(
+            f"    {index * window:5.1f} s: {p50 * 1e3:6.2f} / {max(values) * 1e3:7.2f} ms, "
+            f"{over:3d} of {len(values)} over"
+        )
+
+
+def report_gc_pauses(server: Server, api_key: str) -> None:
+    """The server's own collector pauses (intelgraph_gc_pause_seconds), by generation."""
+    try:
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    except httpx.HTTPError as exc:
+        print(f"  server GC pauses: /metrics unreachable ({exc})")
+        return
+    counts: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    slow: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("intelgraph_gc_pause_seconds"):
+            continue
+        name, value = line.rsplit(" ", 1)
+        generation = re.search(r'generation="(\d)"', name)
+        if generation is None:
+            continue
+        gen = generation.group(1)
+        if name.startswith("intelgraph_gc_pause_seconds_count"):
+            counts[gen] = float(value)
+        elif name.startswith("intelgraph_gc_pause_seconds_sum"):
+            sums[gen] = float(value)
+        elif 'le="0.01"' in name:
+            slow[gen] = float(value)
+    if not counts:
+        print("  server GC pauses: not reported (intelgraph_gc_pause_seconds absent)")
+        return
+    parts = [
+        f"gen{g}: {counts[g]:.0f} pauses, mean {sums.get(g, 0) / max(1, counts[g]) * 1e3:.2f} ms, "
+        f"{counts[g] - slow.get(g, counts[g]):.0f} over 10 ms"
+        for g in sorted(counts)
+    ]
+    print("  server GC pauses since start: " + "; ".join(parts))
 
 
 def report_closed(
@@ -363,6 +499,7 @@ def main() -> None:
             open_loop(server, api_key, ids, args.rate, seconds, args.lanes)
         )
         report_open(sample, args.rate, wall, server_cpu, client_cpu)
+        report_gc_pauses(server, api_key)
         print(f"\n[saturated: closed loop, one server worker, {saturate:g} s]")
         sample, wall, server_cpu, client_cpu = asyncio.run(
             closed_loop(server, api_key, ids, args.connections, saturate)

@@ -76,7 +76,7 @@ from intelgraph.policy.engine import PolicyEngine
 from intelgraph.quotas import CachedLimits, QuotaEngine, create_quota_engine
 from intelgraph.settings import Settings
 from intelgraph.store import migrate
-from intelgraph.store.engine import create_store_engine
+from intelgraph.store.engine import WalCheckpointer, create_store_engine
 from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.operator import OperatorKey, load_operator_key
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
@@ -113,6 +113,7 @@ class Services:
     reconciler: Reconciler
     outbox: BillingOutbox
     edge_cache: EdgeCache
+    checkpointer: WalCheckpointer
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -203,6 +204,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         reconciler=reconciler,
         outbox=outbox,
         edge_cache=edge_cache,
+        checkpointer=WalCheckpointer(engine),
     )
 
 
@@ -241,7 +243,7 @@ def build_outbox(
         adapters,
         BillingToggles(engine, clock),
         BillingCustomers(engine, clock),
-        lambda tenant_id: tenants.get_tenant(tenant_id).is_sandbox,
+        lambda: {tenant.id for tenant in tenants.list_tenants() if tenant.is_sandbox},
         policy,
         on_outcome=(
             (lambda adapter, outcome: deliveries.labels(adapter, outcome).inc())
@@ -317,6 +319,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             services.scheduler.start()
         services.quotas.start()
         services.ledger.start()
+        services.checkpointer.start()  # SQLite WAL checkpoints off the commit path
         yield
         services.ledger.stop()  # flushes the last second of usage
         services.quotas.stop()
@@ -325,6 +328,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.er.stop()
         services.pagerank_jobs.stop()
         services.edge_cache.stop()
+        services.checkpointer.stop()
         services.engine.dispose()
 
     app = Starlette(
@@ -368,8 +372,8 @@ def create_app_from_env() -> Starlette:
     full collections stalled the event loop for ~100 ms); tests build apps with create_app.
     """
     app = create_app(Settings())
-    GcPauseMeter(app.state.services.metrics.gc_pauses).install()
     freeze_startup_heap()
+    GcPauseMeter(app.state.services.metrics.gc_pauses).install()
     return app
 
 

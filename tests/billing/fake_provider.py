@@ -58,7 +58,7 @@ class Faults:
 
 
 NO_FAULTS = Faults()
-ALL_FAULTS = Faults(server_error=0.30, timeout=0.02, drop=0.03, throttle=0.05)
+ALL_FAULTS = Faults(server_error=0.30, timeout=0.03, drop=0.03, throttle=0.04)
 """The acceptance mix: 30 % 5xx plus timeouts, dropped connections and 429s (40 %)."""
 
 
@@ -464,6 +464,7 @@ class _Answer:
 def _handler_for(provider: FakeBillingProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes
 
         def do_POST(self) -> None:
             self._serve("POST")

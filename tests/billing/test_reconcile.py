@@ -381,6 +381,19 @@ def test_all_four_sources_agree_for_an_exported_and_scraped_day(
     assert all(c.status is CheckStatus.OK for c in result.checks), result.as_dict()
 
 
+def test_the_daily_job_reconciles_yesterday_for_every_tenant(
+    database_url: str, tmp_path: Path
+) -> None:
+    day = exported_day(database_url, tmp_path / "data", {"api_calls": 77})  # now DAY+1 02:00
+
+    day.svc.reconciler.reconcile_previous_day()
+
+    stored = day.svc.reconciler.stored(day.tenant_id, START, END)
+    assert stored is not None and stored.is_consistent
+    assert stored.check("api_calls", "export").status is CheckStatus.OK
+    assert stored.check("api_calls", "adapter:file").value == Decimal(77)
+
+
 def test_a_tampered_export_cell_is_a_mismatch(database_url: str, tmp_path: Path) -> None:
     day = exported_day(database_url, tmp_path / "data", {"api_calls": 1_000})
     path = tmp_path / "data" / "exports" / DAY.isoformat() / csv_name(DAY)

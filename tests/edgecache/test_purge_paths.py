@@ -85,8 +85,9 @@ def test_graphql_ingest_mutation_purges_entities_and_relationship_ends(
     mutation = harness.client.post(
         "/graphql",
         json={
-            "query": 'mutation { ingest(entities: [{externalId: "ada", type: PERSON, label: "Ada B"}],'
-            ' relationships: [{type: CONNECTED_TO, from: "ada", to: "bob"}]) { rejected } }'
+            "query": "mutation { ingest("
+            'entities: [{externalId: "ada", type: PERSON, label: "Ada B"}], '
+            'relationships: [{type: CONNECTED_TO, from: "ada", to: "bob"}]) { rejected } }'
         },
         headers=auth(tenant.admin_key) | version,
     )

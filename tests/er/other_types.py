@@ -187,7 +187,9 @@ def generate_vehicles(n_clusters: int, seed: int) -> list[GeneratedRecord]:
 
 def _iban(rng: random.Random) -> str:
     digits = "".join(rng.choice(string.digits) for _ in range(14))
-    return f"GB{rng.randrange(10, 99)}{''.join(rng.choices('ABCDEFGHJKLMNPRSTUVWXYZ', k=4))}{digits}"
+    return (
+        f"GB{rng.randrange(10, 99)}{''.join(rng.choices('ABCDEFGHJKLMNPRSTUVWXYZ', k=4))}{digits}"
+    )
 
 
 def generate_accounts(n_clusters: int, seed: int) -> list[GeneratedRecord]:

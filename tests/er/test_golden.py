@@ -85,7 +85,11 @@ def test_records_of_a_type_without_canonical_names_keep_every_other_column() -> 
     )
     vehicle, person = golden.records
     assert vehicle.entity_type == "VEHICLE"
-    assert vehicle.attributes == {"vin": "1HGCM82633A004352", "plate": "AB12CDE", "given_name": None}
+    assert vehicle.attributes == {
+        "vin": "1HGCM82633A004352",
+        "plate": "AB12CDE",
+        "given_name": None,
+    }
     assert person.attributes == {"given_name": "Ada"}
     assert golden.entity_types == ["PERSON", "VEHICLE"]
 

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from er.other_types import VEHICLE_CONFIG, generate_vehicles, golden_csv_of
 from intelgraph.app import build_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
@@ -140,3 +141,57 @@ def test_an_operator_trains_evaluates_watches_drift_and_rolls_back_thresholds_fr
     assert re.search(r"rolled back PERSON thresholds v2 → v1 .* in [0-9.]+ ms", flat(rolled.output))
     listed = terminal.run("er", "thresholds", "list", "acme", "--type", "PERSON")
     assert "ROLLED_BACK" in listed.output and "ACTIVE" in listed.output
+
+
+def test_er_eval_with_a_config_evaluates_a_type_that_has_no_default(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    golden = tmp_path / "vehicles.csv"
+    golden.write_text(golden_csv_of(generate_vehicles(50, 9)))
+    config = tmp_path / "vehicle.yaml"
+    config.write_text(VEHICLE_CONFIG)
+    out = tmp_path / "eval.json"
+
+    without = terminal.run("er", "eval", "--golden", str(golden))
+    result = terminal.run(
+        "er", "eval", "--golden", str(golden), "--config", str(config), "--json", str(out)
+    )
+
+    assert without.exit_code == 1
+    assert "no config for entity type VEHICLE" in flat(without.output)
+    assert result.exit_code == 0, result.output
+    assert "vehicles.csv — VEHICLE" in result.output and "pairwise F1" in result.output
+    [vehicle] = orjson.loads(out.read_bytes())["results"]
+    assert vehicle["entityType"] == "VEHICLE" and vehicle["trainedHere"] is True
+    assert vehicle["pairwise"]["f1"] >= 0.95 and vehicle["blockingRecall"] == 1.0
+
+
+def test_a_tenant_admin_sets_shows_and_lists_configs_per_type_from_the_cli(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    assert terminal.run("tenant", "create", "--name", "Acme", "--slug", "acme").exit_code == 0
+    config = tmp_path / "vehicle.yaml"
+    config.write_text(VEHICLE_CONFIG)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(VEHICLE_CONFIG.replace("test: jaro_winkler", "test: fuzzy"))
+
+    refused = terminal.run("er", "config", "set", "acme", "--type", "VEHICLE", str(bad))
+    stored = terminal.run(
+        "er", "config", "set", "acme", "--type", "VEHICLE", str(config), "--reason", "fleet"
+    )
+    again = terminal.run("er", "config", "set", "acme", str(config))
+    shown = terminal.run("er", "config", "show", "acme", "--type", "vehicle")
+    listed = terminal.run("er", "config", "list", "acme")
+
+    assert refused.exit_code == 1, refused.output
+    # (The [make] and [jw_0.9] parts of the place are lost to rich markup in the error line
+    # cli.context prints; the REST test checks the full place.)
+    assert "unknown comparator 'fuzzy': use one of exact, jaro_winkler" in flat(refused.output)
+    assert stored.exit_code == 0, stored.output
+    assert "VEHICLE: stored config v1 (vehicle-v1)" in stored.output
+    assert "intelgraph er train acme --type VEHICLE" in flat(stored.output)
+    assert again.exit_code == 0 and "is already live" in again.output, again.output
+    assert shown.exit_code == 0 and "VEHICLE: v1 (vehicle-v1) set by" in flat(shown.output)
+    assert "# Vehicles: VIN and plate identify" in shown.output and "why: fleet" in shown.output
+    rows = [line for line in listed.output.splitlines() if "VEHICLE" in line or "PERSON" in line]
+    assert len(rows) == 2 and "v1" in rows[0] and "packaged" in rows[1], listed.output

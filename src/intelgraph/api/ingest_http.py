@@ -41,9 +41,10 @@ class IngestEndpoint:
                 VALIDATION, f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"
             )
         body = await read_limited(request, self.max_bytes)
-        digest = hashlib.sha256(body + (b"|partial" if partial else b"")).hexdigest()
 
         def run() -> tuple[IngestResult, QuotaDecision | None]:
+            # Off the event loop: parsing, validating and hashing a batch take milliseconds.
+            digest = "" if key is None else request_digest(body, partial)
             batch = parse_ndjson(body)
             decision = charge_ingest(self.quotas, self.limits_for, principal, batch.record_count)
             result = self.graph.ingest(
@@ -56,6 +57,14 @@ class IngestEndpoint:
         if result.is_replay:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse(result.body, status_code=result.status, headers=headers)
+
+
+def request_digest(body: bytes, partial: bool) -> str:
+    """What an Idempotency-Key is bound to: the body and how it was to be stored."""
+    digest = hashlib.sha256(body)
+    if partial:
+        digest.update(b"|partial")
+    return digest.hexdigest()
 
 
 def charge_ingest(

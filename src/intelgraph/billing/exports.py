@@ -320,9 +320,8 @@ class UsageExporter:
             parquet_digest = _write_parquet(staging / parquet_name(day), day, rows)
             on_step(EXPORT_STEPS[4])
             totals = totals_of(rows)
-            manifest = self._manifest(day, rows, totals, csv_digest, parquet_digest)
-            kid = manifest[0]
-            manifest_digest = _write_bytes(staging / MANIFEST_NAME, manifest[1])
+            kid, manifest = self._manifest(day, rows, totals, csv_digest, parquet_digest)
+            manifest_digest = _write_bytes(staging / MANIFEST_NAME, manifest)
             _fsync_dir(staging)
             on_step(EXPORT_STEPS[5])
             publish(staging, final)

@@ -145,7 +145,7 @@ class BillingOutbox:
         adapters: Mapping[str, BillingAdapter],
         toggles: BillingToggles,
         customers: BillingCustomers,
-        is_sandbox: Callable[[str], bool],
+        sandbox_tenants: Callable[[], set[str]],
         policy: RetryPolicy | None = None,
         *,
         rng: random.Random | None = None,
@@ -156,7 +156,7 @@ class BillingOutbox:
         self._adapters = dict(adapters)
         self.toggles = toggles
         self.customers = customers
-        self._is_sandbox = is_sandbox
+        self._sandbox_tenants = sandbox_tenants
         self.policy = policy or RetryPolicy()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -178,7 +178,7 @@ class BillingOutbox:
         another day.
         """
         now = self._clock.now()
-        sandboxes: dict[str, bool] = {}
+        sandboxes = self._sandbox_tenants() if rows else set()
         values: list[dict[str, Any]] = []
         for row in rows:
             period_start = _parse_rfc3339(row.period_start)
@@ -187,10 +187,8 @@ class BillingOutbox:
                     VALIDATION,
                     f"row of tenant {row.tenant_id} starts {row.period_start}, not on {day}",
                 )
-            if row.tenant_id not in sandboxes:
-                sandboxes[row.tenant_id] = self._is_sandbox(row.tenant_id)
             for name, adapter in self._adapters.items():
-                if adapter.is_live and sandboxes[row.tenant_id]:
+                if adapter.is_live and row.tenant_id in sandboxes:
                     continue
                 for meter in BILLED_METERS:
                     value = row.meter_value(meter)

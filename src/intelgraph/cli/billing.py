@@ -176,7 +176,7 @@ def _status(as_json: bool, dead_limit: int) -> None:
 def push(
     limit: int = typer.Option(200, "--batch", help="Deliveries claimed per round"),
 ) -> None:
-    """Deliver everything due now (`serve` does it every INTELGRAPH_BILLING_PUSH_INTERVAL_SECONDS)."""
+    """Deliver everything due now (`serve` does it on INTELGRAPH_BILLING_PUSH_INTERVAL_SECONDS)."""
     _friendly(_push, limit)
 
 

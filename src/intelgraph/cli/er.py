@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -143,11 +144,13 @@ def status(
         console.print_json(orjson.dumps(report).decode())
         return
     table = Table(title=f"entity resolution — {found.slug}")
-    for column in ("type", "records", "resolved", "model", "thresholds", "open review", "state"):
+    columns = ("type", "config", "records", "resolved", "model", "thresholds", "open review")
+    for column in (*columns, "state"):
         table.add_column(column)
     for row in report:
         table.add_row(
             row["entityType"],
+            "packaged" if row["configVersion"] is None else f"v{row['configVersion']}",
             str(row["records"]),
             str(row["resolved"]),
             f"v{row['modelSeq']}" if row["modelSeq"] else "—",
@@ -295,7 +298,7 @@ def config_show(
     when = "" if found.created_at is None else f" at {found.created_at.isoformat()}"
     console.print(f"[bold]{found.entity_type}[/]: {_config_label(found)}{who}{when}")
     if found.reason:
-        console.print(f"why: {found.reason}")
+        console.print(f"why: {escape(found.reason)}")
     console.print(found.document or "", markup=False, highlight=False)
 
 
@@ -317,7 +320,7 @@ def config_list(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> 
             "yes" if live[found.entity_type] == found.version else "",
             found.created_by or "—",
             "—" if found.created_at is None else found.created_at.isoformat(timespec="minutes"),
-            found.reason or "",
+            escape(found.reason or ""),
         )
     console.print(table)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(help="Signed daily usage exports.", no_args_is_help=True)
@@ -46,7 +47,7 @@ def usage(
             result = svc.exports.export(wanted, out, actor=local_actor(), on_step=step)
             progress.update(task, description="done", completed=len(EXPORT_STEPS))
     except IntelGraphError as err:
-        err_console.print(f"[bold red]error[/] [{err.code}] {err.message}")
+        err_console.print(f"[bold red]error[/] \\[{err.code}] {escape(err.message)}")
         raise typer.Exit(1) from None
     console.print(
         f"exported {result.day.isoformat()}: {result.row_count:,} rows to {result.directory} "
@@ -64,8 +65,7 @@ def verify(
         None, "--jwks", help="JWKS file or URL to verify against (default: the local key ring)"
     ),
 ) -> None:
-    """Check the manifest signature, file digests, row counts and every row signature;
-    exit 1 naming the first failure."""
+    """Check manifest signature, digests, row counts, every row; exit 1 at the first failure."""
     from intelgraph.billing.verify import load_jwks, verify_export
     from intelgraph.cli.context import services
     from intelgraph.kernel.errors import IntelGraphError
@@ -73,12 +73,12 @@ def verify(
     try:
         keys = load_jwks(jwks) if jwks else services().keyring
     except IntelGraphError as err:
-        err_console.print(f"[bold red]error[/] [{err.code}] {err.message}")
+        err_console.print(f"[bold red]error[/] \\[{err.code}] {escape(err.message)}")
         raise typer.Exit(1) from None
     with console.status("verifying…"):
         report = verify_export(directory, keys)
     if report.problem is not None:
-        err_console.print(f"[bold red]FAILED[/] {report.problem}", highlight=False)
+        err_console.print(f"[bold red]FAILED[/] {escape(str(report.problem))}", highlight=False)
         raise typer.Exit(1)
     day = report.day.isoformat() if report.day else "?"
     console.print(

@@ -34,7 +34,7 @@ OPERATION_ID = re.compile(r"^(?P<name>[^:\s]+):v(?P<version>[1-9][0-9]*)$")
 class ManifestOperation(BaseModel):
     """One manifest entry; fields this command does not know are kept as they are."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str = Field(pattern=OPERATION_ID.pattern)
     document: str = Field(min_length=1)
@@ -44,7 +44,7 @@ class ManifestOperation(BaseModel):
 class Manifest(BaseModel):
     """``{"operations": [...]}`` plus whatever else the file holds (kept on output)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     operations: list[ManifestOperation]
 

@@ -67,18 +67,18 @@ def _reconcile(day_text: str, tenant: str | None, json_out: Path | None) -> None
 
             results = svc.reconciler.reconcile_day(day, advance)
     _print_table(console, results, is_single_tenant=tenant is not None)
+    summary = _summary(results)
     report = {
         "day": day.isoformat(),
         "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "tolerance": TOLERANCE,
-        "summary": _summary(results),
+        "summary": summary,
         "tenants": [result.as_dict() for result in results],
     }
     target = json_out or (
         svc.settings.data_dir / "reconciliation" / f"reconciliation-{day.isoformat()}.json"
     )
     _write_atomically(target, report)
-    summary = report["summary"]
     console.print(
         f"{summary['tenants']} tenant(s): {summary['ok']} checks ok, "
         f"{summary['mismatch']} mismatched, {summary['unavailable']} unavailable; "

@@ -8,6 +8,7 @@ without buffering. Requests without a tenant principal (operator key, public pat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -16,12 +17,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from intelgraph.api.responses import error_response
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.request_log import request_id_of
-from intelgraph.quotas.decisions import QuotaDecision, merge_header_value
+from intelgraph.quotas.decisions import QuotaDecision, merge_header_value, policy_item
 from intelgraph.quotas.limiter import QuotaEngine
 from intelgraph.quotas.limits_cache import LimitsFor
+from intelgraph.tenants.plans import LimitName
 
 _POLICY = b"ratelimit-policy"
 _STATE = b"ratelimit"
+_API_RPM = LimitName.API_RPM
+_EGRESS = LimitName.EGRESS_GB_DAY
 
 
 class QuotaMiddleware:
@@ -50,18 +54,20 @@ class QuotaMiddleware:
         if not rpm.is_allowed:
             await _refuse(rpm, scope, receive, send)
             return
-        policy = egress.policy_item()
-        state = egress.state_item()
-        if not rpm.is_degraded:  # unchecked: we do not know what remains
-            policy = f"{rpm.policy_item()}, {policy}"
-            state = f"{rpm.state_item()}, {state}"
+        if rpm.is_degraded:  # unchecked: we do not know what remains
+            policy = _policy_header(None, egress.quota)
+            state = egress.state_item().encode("latin-1")
+        else:
+            policy = _policy_header(rpm.quota, egress.quota)
+            state = f"{rpm.state_item()}, {egress.state_item()}".encode("latin-1")
         sent = 0
 
         async def send_with_quota(message: Message) -> None:
             nonlocal sent
-            if message["type"] == "http.response.body":
+            kind = message["type"]
+            if kind == "http.response.body":
                 sent += len(message.get("body", b""))
-            elif message["type"] == "http.response.start":
+            elif kind == "http.response.start":
                 message["headers"] = _with_rate_limit(message.get("headers", []), policy, state)
             await send(message)
 
@@ -76,8 +82,18 @@ async def _refuse(decision: QuotaDecision, scope: Scope, receive: Receive, send:
     await response(scope, receive, send)
 
 
+@functools.lru_cache(maxsize=4096)
+def _policy_header(rpm_quota: int | None, egress_quota: int) -> bytes:
+    """The ``RateLimit-Policy`` value for these quotas (api_rpm omitted when unchecked),
+    encoded once: it changes only with a tenant's limits."""
+    egress = policy_item(_EGRESS, egress_quota)
+    if rpm_quota is None:
+        return egress.encode("latin-1")
+    return f"{policy_item(_API_RPM, rpm_quota)}, {egress}".encode("latin-1")
+
+
 def _with_rate_limit(
-    headers: Iterable[tuple[bytes, bytes]], policy: str, state: str
+    headers: Iterable[tuple[bytes, bytes]], policy: bytes, state: bytes
 ) -> list[tuple[bytes, bytes]]:
     """The response headers with ours merged into any RateLimit lists already there
     (an ingest adds its ingest_eps policy)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,7 +27,24 @@ class ProvenanceLink:
 
 def payload_digest(payload: object) -> str:
     """sha256 of the canonical JSON of ``payload`` (sorted keys)."""
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def canonical_json(item: object) -> bytes:
+    """Compact JSON with sorted keys: the form payload digests are computed over."""
+    return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+
+
+def list_digest(canonical_items: Iterable[bytes]) -> str:
+    """``payload_digest(list)`` from the items' ``canonical_json``, each made beforehand
+    (an ingest encodes its lines before taking the tenant's write lock)."""
+    digest = hashlib.sha256(b"[")
+    for index, item in enumerate(canonical_items):
+        if index:
+            digest.update(b",")
+        digest.update(item)
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def link_hash(

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from intelgraph.graph.model import (
     Subgraph,
 )
 from intelgraph.graph.pagerank import compute_pagerank
-from intelgraph.graph.provenance import ChainReport, payload_digest, verify_chain
+from intelgraph.graph.provenance import ChainReport, canonical_json, list_digest, verify_chain
 from intelgraph.graph.search_terms import entity_terms, tokens
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import (
@@ -409,6 +410,7 @@ class _IngestPlan:
         self.term_rows: list[tuple[str, str, str]] = []  # (tenant_id, term, entity_id)
         self.accepted_entities: list[EntityLine] = []
         self.accepted_rels: list[RelationshipLine] = []
+        self.accepted_canonical: list[bytes] = []  # entities' canonical JSON, in order
         self.ids: dict[str, str] = {}
         self.edge_ends: set[str] = set()  # both ends of every relationship written
         self.latest: dict[str, _PreparedEntity] = {}
@@ -426,7 +428,7 @@ class _IngestPlan:
                 continue
             self.latest[line.external_id] = _PreparedEntity(number, line)
         for prepared in self.latest.values():
-            prepared.prepare()
+            prepared.prepare(tenant_id)
 
     @property
     def entity_count(self) -> int:
@@ -468,22 +470,13 @@ class _IngestPlan:
             )
             return
         if stored is None:
-            entity_id = new_id("ent")
-            self.new_entities.append(
-                (
-                    self.tenant_id,
-                    entity_id,
-                    line.external_id,
-                    line.type.value,
-                    line.label,
-                    prepared.attributes_json,
-                    line.confidence,
-                    line.source,
-                    prepared.purposes_json,
-                )
-            )
+            entity_id = prepared.row[1]
+            self.new_entities.append(prepared.row)
+            self.term_rows += prepared.term_rows
         else:
             entity_id = stored[0]
+            tenant_id = self.tenant_id
+            self.term_rows += [(tenant_id, term, entity_id) for _, term, _ in prepared.term_rows]
             self.updated_entities.append(
                 {
                     "b_id": entity_id,
@@ -495,10 +488,9 @@ class _IngestPlan:
                     "updated_at": self.now,
                 }
             )
-        tenant_id = self.tenant_id
-        self.term_rows += [(tenant_id, term, entity_id) for term in prepared.terms]
         self.ids[line.external_id] = entity_id
         self.accepted_entities.append(line)
+        self.accepted_canonical.append(prepared.canonical)
 
     def _plan_relationships(self, conn: Connection) -> None:
         resolved: list[tuple[RelationshipLine, str, str]] = []
@@ -570,9 +562,8 @@ class _IngestPlan:
 
     def payload_digest(self) -> str:
         """The provenance link's digest of the accepted lines, in their canonical form."""
-        payload = [line.canonical() for line in self.accepted_entities]
-        payload += [line.canonical() for line in self.accepted_rels]
-        return payload_digest(payload)
+        rels = (canonical_json(line.canonical()) for line in self.accepted_rels)
+        return list_digest(chain(self.accepted_canonical, rels))
 
     def response_body(self) -> dict[str, Any]:
         return {
@@ -591,20 +582,35 @@ class _IngestPlan:
 
 
 class _PreparedEntity:
-    """An entity line with what its rows need that the store does not decide."""
+    """An entity line with the rows it becomes if it is new, made before the write lock.
 
-    __slots__ = ("attributes_json", "line", "number", "purposes_json", "terms")
+    The id is drawn here too: unused when the entity turns out to exist already.
+    """
+
+    __slots__ = ("canonical", "line", "number", "row", "term_rows")
 
     def __init__(self, number: int, line: EntityLine) -> None:
         self.number = number
         self.line = line
-        self.attributes_json = ""
-        self.purposes_json = ""
-        self.terms: set[str] = set()
+        self.row: repo.NewEntityRow
+        self.term_rows: list[tuple[str, str, str]] = []
+        self.canonical = b""
 
-    def prepare(self) -> None:
-        """Computed once per external_id (the last line of a batch wins)."""
+    def prepare(self, tenant_id: str) -> None:
+        """Done once per external_id (the last line of a batch wins)."""
         line = self.line
-        self.attributes_json = repo.json_text(line.attributes)
-        self.purposes_json = repo.json_text(line.purposes)
-        self.terms = entity_terms(line.label, line.attributes)
+        entity_id = new_id("ent")
+        self.row = (
+            tenant_id,
+            entity_id,
+            line.external_id,
+            line.type.value,
+            line.label,
+            repo.json_text(line.attributes),
+            line.confidence,
+            line.source,
+            repo.json_text(line.purposes),
+        )
+        terms = entity_terms(line.label, line.attributes)
+        self.term_rows = [(tenant_id, term, entity_id) for term in terms]
+        self.canonical = canonical_json(line.canonical())

@@ -8,13 +8,14 @@ request on the event loop, and safe against the flusher's thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from intelgraph.kernel.clock import Clock
+from intelgraph.kernel.clock import Clock, SystemClock
 from intelgraph.obs.metrics import Metrics
 
 
@@ -35,6 +36,17 @@ class UsageRow:
 
 
 _BucketKey = tuple[str, str, int]  # tenant, meter, epoch second of the minute
+# Meter names looked up once: an Enum's ``.value`` is a descriptor call on every request.
+_API_CALLS = Meter.API_CALLS.value
+_EGRESS_BYTES = Meter.EGRESS_BYTES.value
+
+
+def _epoch_seconds_of(clock: Clock) -> Callable[[], float]:
+    """``time.time`` for the system clock (no datetime per request), else the clock's own
+    ``now()``; the same shortcut as ``quotas.limiter.epoch_seconds_of``."""
+    if type(clock) is SystemClock:
+        return time.time
+    return lambda: clock.now().timestamp()
 
 
 def minute_of(moment: datetime) -> datetime:
@@ -49,22 +61,31 @@ class UsageMeters:
     def __init__(self, metrics: Metrics, clock: Clock) -> None:
         self._metrics = metrics
         self._clock = clock
+        self._epoch_seconds = _epoch_seconds_of(clock)
         self._buffer: dict[_BucketKey, int] = {}
         self._lock = threading.Lock()
         self._counters: dict[tuple[str, str], Any] = {}
+        self._request_counters: dict[str, tuple[Any, Any]] = {}
 
     def record_request(self, tenant_id: str, egress_bytes: int) -> None:
         """Meter one API request of the tenant and the body bytes of its response."""
-        minute = int(self._clock.now().timestamp()) // 60 * 60
+        minute = int(self._epoch_seconds()) // 60 * 60
+        calls_key = (tenant_id, _API_CALLS, minute)
         with self._lock:
-            key = (tenant_id, Meter.API_CALLS.value, minute)
-            self._buffer[key] = self._buffer.get(key, 0) + 1
+            buffer = self._buffer
+            buffer[calls_key] = buffer.get(calls_key, 0) + 1
             if egress_bytes:
-                key = (tenant_id, Meter.EGRESS_BYTES.value, minute)
-                self._buffer[key] = self._buffer.get(key, 0) + egress_bytes
-        self._counter(Meter.API_CALLS, tenant_id).inc()
+                bytes_key = (tenant_id, _EGRESS_BYTES, minute)
+                buffer[bytes_key] = buffer.get(bytes_key, 0) + egress_bytes
+        counters = self._request_counters.get(tenant_id)
+        if counters is None:
+            counters = self._request_counters[tenant_id] = (
+                self._counter(Meter.API_CALLS, tenant_id),
+                self._counter(Meter.EGRESS_BYTES, tenant_id),
+            )
+        counters[0].inc()
         if egress_bytes:
-            self._counter(Meter.EGRESS_BYTES, tenant_id).inc(egress_bytes)
+            counters[1].inc(egress_bytes)
 
     def count_ingest_events(self, tenant_id: str, count: int) -> None:
         """Add committed ingest records to the Prometheus counter only: their ledger rows are

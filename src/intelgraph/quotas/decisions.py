@@ -35,6 +35,9 @@ _ERROR_CODES: dict[LimitName, ErrorCode] = {
     LimitName.EGRESS_GB_DAY: EGRESS_LIMIT_EXCEEDED,
 }
 
+_QUOTED_NAMES: dict[LimitName, str] = {limit: f'"{limit.value}"' for limit in LimitName}
+"""``"api_rpm"``: looked up per response, where ``limit.value`` (an Enum descriptor) costs."""
+
 POLICY_HEADER = "RateLimit-Policy"
 STATE_HEADER = "RateLimit"
 
@@ -73,7 +76,7 @@ class QuotaDecision(NamedTuple):
 
     def state_item(self) -> str:
         """This limit as one member of the ``RateLimit`` list."""
-        return f'"{self.limit.value}";r={self.remaining};t={self.reset_seconds}'
+        return f"{_QUOTED_NAMES[self.limit]};r={self.remaining};t={self.reset_seconds}"
 
     def headers(self) -> dict[str, str]:
         """``RateLimit-Policy`` and ``RateLimit`` (plus ``Retry-After`` when refused)."""
@@ -133,13 +136,12 @@ class QuotaDecision(NamedTuple):
 def policy_item(limit: LimitName, quota: int) -> str:
     """``"api_rpm";q=100;w=60``: one policy of the ``RateLimit-Policy`` list (cached: a
     tenant's policy changes only with its limits)."""
-    item = f'"{limit.value}";q={quota};w={WINDOW_SECONDS[limit]}'
+    item = f"{_QUOTED_NAMES[limit]};q={quota};w={WINDOW_SECONDS[limit]}"
     if limit is LimitName.EGRESS_GB_DAY:
         item += ';qu="content-bytes"'
     return item
 
 
-def merge_header_value(existing: bytes | None, addition: str) -> bytes:
+def merge_header_value(existing: bytes | None, addition: bytes) -> bytes:
     """Append ``addition`` to a list-valued header (RFC 9110 §5.3 allows one combined line)."""
-    encoded = addition.encode("latin-1")
-    return encoded if not existing else existing + b", " + encoded
+    return addition if not existing else existing + b", " + addition

@@ -26,7 +26,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import VARCHAR
+
+# The same class as sqlalchemy.dialects.postgresql.VARCHAR, without importing the PostgreSQL
+# dialect (tens of ms of CLI start-up) on SQLite.
+from sqlalchemy.types import VARCHAR
 
 metadata = MetaData()
 

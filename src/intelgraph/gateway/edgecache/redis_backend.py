@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import redis
 import redis.asyncio
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from intelgraph.gateway.edgecache.backend import Lookup
@@ -77,6 +78,7 @@ class RedisCacheBackend:
         self._purge_tags = self._sync.register_script(PURGE_TAGS_SCRIPT)
         self._purge_operation = self._sync.register_script(PURGE_OPERATION_SCRIPT)
         self._async: redis.asyncio.Redis | None = None
+        self._async_store: AsyncScript | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
 
     # --- keys ------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ class RedisCacheBackend:
             self._async = redis.asyncio.Redis.from_url(
                 self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
             )
+            self._async_store = self._async.register_script(STORE_SCRIPT)
             self._async_loop = loop
         return self._async
 
@@ -125,8 +128,10 @@ class RedisCacheBackend:
             self._operation_key(key.tenant_id, key.operation_id),
             *(self._tag_key(key.tenant_id, tag) for tag in sorted(tags)),
         ]
-        stored = await self._client().eval(
-            STORE_SCRIPT, len(keys), *keys, str(generation), entry.encode(), int(keep * 1000)
+        self._client()
+        assert self._async_store is not None
+        stored = await self._async_store(
+            keys=keys, args=[str(generation), entry.encode(), int(keep * 1000)]
         )
         return bool(stored)
 
