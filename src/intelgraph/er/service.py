@@ -1290,8 +1290,8 @@ class EntityResolutionService:
             live_config = self.configs.live(tenant_id, kind)
             if live is None and seq is not None and total >= self.min_training_records:
                 state = (
-                    f"model v{seq} predates the live config: retrained on the next ingest "
-                    "(or run `intelgraph er train`)"
+                    f"model v{seq} predates the live config: retrained when the next {kind} "
+                    "entities arrive (or run `intelgraph er train`)"
                 )
             elif live is None and seq is not None:
                 state = "model predates the live config: run `intelgraph er train`"
