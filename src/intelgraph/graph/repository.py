@@ -529,18 +529,40 @@ def get_relationships(
 def all_edges(
     conn: Connection, tenant_id: str
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """Every entity id with its type, and every (from, to) pair of the tenant, for analytics."""
-    node_rows = conn.execute(
-        select(entities.c.entity_id, entities.c.type).where(entities.c.tenant_id == tenant_id)
-    ).all()
+    """Every entity id with its type, and every (from, to) pair of the tenant, for analytics.
+
+    Read through the driver's own cursor: its rows are plain tuples, while a SQLAlchemy Row
+    per relationship cost more than the rest of a PageRank (10^6 edges: ~1 s of 5 s, and
+    the id-to-index mapping is faster on the driver's tuples). The statements are fixed
+    and bind the tenant id as a parameter. The edges may name entities that are not in the
+    node list (an ingest committed between the two reads); PageRank ignores those.
+    """
+    node_rows = _driver_rows(
+        conn,
+        f"SELECT {entities.c.entity_id.name}, {entities.c.type.name} FROM {entities.name} "
+        f"WHERE {entities.c.tenant_id.name} = :tenant_id",
+        tenant_id,
+    )
+    edges = _driver_rows(
+        conn,
+        f"SELECT {relationships.c.from_id.name}, {relationships.c.to_id.name} "
+        f"FROM {relationships.name} WHERE {relationships.c.tenant_id.name} = :tenant_id",
+        tenant_id,
+    )
     nodes = [row[0] for row in node_rows]
     types = [row[1] for row in node_rows]
-    edge_rows = conn.execute(
-        select(relationships.c.from_id, relationships.c.to_id).where(
-            relationships.c.tenant_id == tenant_id
-        )
-    )
-    return nodes, types, [(row[0], row[1]) for row in edge_rows]
+    return nodes, types, edges
+
+
+def _driver_rows(conn: Connection, sql: str, tenant_id: str) -> list[Any]:
+    """``sql`` (one ``:tenant_id`` parameter) run on the DBAPI cursor: a list of tuples."""
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql.replace(":tenant_id", placeholder), (tenant_id,))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def replace_pagerank(

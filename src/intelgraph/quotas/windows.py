@@ -250,9 +250,10 @@ class RedisWindows:
         pipeline = self._pipeline
         if pipeline is None or not pipeline.is_on_running_loop():
             # redis-py's asyncio connections belong to the loop that opened them.
-            connection = redis.asyncio.ConnectionPool.from_url(
+            pool = redis.asyncio.ConnectionPool.from_url(
                 self._url, socket_connect_timeout=self._timeout
-            ).make_connection()
+            )
+            connection: redis.asyncio.Connection = pool.make_connection()  # type: ignore[no-untyped-call]
             pipeline = self._pipeline = ChargePipeline(connection, self._timeout)
         command = self._commands.get((tenant_id, limit, quota, cost))
         if command is None:
@@ -340,7 +341,23 @@ class ChargePipeline:
                 future.set_result(result)
 
     async def _execute(self, commands: list[bytes]) -> list[Any]:
-        """Write the commands in one go and read their replies; error replies are returned."""
+        """The replies to ``commands``; error replies are returned, not raised.
+
+        A connection the server closed while it sat idle (a restart, an idle timeout) fails
+        on first use: the batch then goes once more on a new connection, as redis-py's
+        default retry would do. A connection that could not be opened is not retried.
+        """
+        was_open = self._connection.is_connected
+        try:
+            return await self._exchange(commands)
+        except redis.ConnectionError:
+            if not was_open:
+                raise
+            await self._connection.disconnect(nowait=True)
+            return await self._exchange(commands)
+
+    async def _exchange(self, commands: list[bytes]) -> list[Any]:
+        """Write the commands in one go and read one reply each."""
         connection = self._connection
         await connection.send_packed_command(commands)
         results: list[Any] = []

@@ -19,6 +19,7 @@ backend: no GraphQL parsing, no database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ from intelgraph.kernel.tenancy import Principal
 HEADER = b"x-ig-cache"
 VARY = b"Authorization, X-IG-Api-Version"
 JSON_TYPES = (b"application/json", GRAPHQL_RESPONSE.encode())
+PARSED_QUERY_STRINGS = 4096  # distinct GET query strings whose parse is remembered
+MAX_REMEMBERED_QUERY_STRING = 2048  # longer ones are parsed every time
 
 
 @dataclass
@@ -251,7 +254,7 @@ class EdgeCacheMiddleware:
         answers the errors). The body messages read are kept to replay to the endpoint."""
         try:
             if request.method == "GET":
-                return from_query_params(dict(QueryParams(scope.get("query_string", b""))))
+                return _from_query_string(scope.get("query_string", b""))
             media = request.headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
             size = 0
             while True:
@@ -302,6 +305,22 @@ class EdgeCacheMiddleware:
         if request.operation_name is not None and request.operation_name != _name_of(operation):
             return None
         return operation, entry
+
+
+def _from_query_string(query_string: bytes) -> GraphQLRequest:
+    """The GraphQL request of a GET; hot keys repeat the same query string, so short ones
+    are parsed once (parsing was a quarter of a hit's time in the gateway). The result is
+    shared: the cache path only reads it. Raises MALFORMED_REQUEST like the endpoint."""
+    if len(query_string) > MAX_REMEMBERED_QUERY_STRING:
+        return _parse_query_string(query_string)
+    return _remembered_parse(query_string)
+
+
+def _parse_query_string(query_string: bytes) -> GraphQLRequest:
+    return from_query_params(dict(QueryParams(query_string)))
+
+
+_remembered_parse = functools.lru_cache(maxsize=PARSED_QUERY_STRINGS)(_parse_query_string)
 
 
 def _name_of(operation: PersistedOperation) -> str:
