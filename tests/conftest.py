@@ -22,6 +22,12 @@ from starlette.testclient import TestClient  # noqa: E402
 from intelgraph.app import Services, build_services, create_app  # noqa: E402
 from intelgraph.settings import Settings  # noqa: E402
 
+# One master key for every app a test run builds: the key ring is global to a database and
+# sealed by one master key, and the session's PostgreSQL database is shared by many tests
+# (each with its own data dir, where a key file would otherwise be generated).
+TEST_MASTER_KEY = "aW50ZWxncmFwaC10ZXN0LW1hc3Rlci1rZXktMzJieXQ="
+os.environ["INTELGRAPH_MASTER_KEY"] = TEST_MASTER_KEY
+
 PG_ADMIN_URL = os.environ.get("INTELGRAPH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NDJSON = {"content-type": "application/x-ndjson"}
 

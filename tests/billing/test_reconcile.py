@@ -9,9 +9,9 @@ exporter and outbox (`file` adapter) under a manual clock.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ RESTART_AFTER = 719  # the process restarts between the scrapes of minutes 719 a
 OPERATOR_KEY = "igo_reconcile_test_operator_key"
 # Signing keys are platform-wide: every test on the shared PostgreSQL database must seal and
 # open them with the same master key.
-MASTER_KEY = base64.b64encode(b"reconciliation-tests-master-key!").decode()
+MASTER_KEY = os.environ["INTELGRAPH_MASTER_KEY"]  # set by tests/conftest.py
 
 
 def restarted(before: int, per_minute: int) -> list[tuple[int, int]]:

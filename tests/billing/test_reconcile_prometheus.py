@@ -8,7 +8,6 @@ Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import signal
@@ -36,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 INTELGRAPH = Path(sys.executable).parent / "intelgraph"
 OPERATOR_KEY = "igo_reconcile_live_operator_key"
-MASTER_KEY = base64.b64encode(b"reconcile-live-test-master-key!!").decode()
+MASTER_KEY = os.environ["INTELGRAPH_MASTER_KEY"]  # set by tests/conftest.py
 READY_TIMEOUT_SECONDS = 60.0
 SCRAPE_TIMEOUT_SECONDS = 30.0
 QUERY = "{ pagerankTop(limit: 5) { score entity { label type } } }"
