@@ -150,6 +150,43 @@ def postgres_available() -> str | None:
         return str(exc).strip().splitlines()[0]
 
 
+def database_backend_pids(database_url: str) -> list[int]:
+    """PostgreSQL server processes serving ``database_url``'s database (its own CPU is in
+    no client process); [] for SQLite or when they cannot be listed."""
+    if not database_url.startswith("postgresql"):
+        return []
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1].split("?", 1)[0]
+    with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as c:
+        rows = c.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+    return []
+
+
+class DatabaseCpu:
+    """CPU seconds the PostgreSQL backends of a database used between start() and stop()
+    (backends that appear meanwhile count whole); 0 on SQLite, which runs in process."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._start: dict[int, float] = {}
+        self.seconds = 0.0
+
+    def start(self) -> None:
+        pids = database_backend_pids(self.database_url)
+        self._start = {pid: cpu_seconds([pid]) for pid in pids}
+
+    def stop(self) -> float:
+        pids = set(database_backend_pids(self.database_url)) | set(self._start)
+        used = (cpu_seconds([pid]) - self._start.get(pid, 0.0) for pid in pids)
+        self.seconds = sum(max(seconds, 0.0) for seconds in used)  # an exited backend: 0
+        return self.seconds
+
+
 # --- server subprocess ---------------------------------------------------------------------
 
 
