@@ -90,7 +90,7 @@ def scene(settings: Settings) -> Iterator[Scene]:
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     with TestClient(create_app(services=services)) as client:
         harness = Harness(client, services, operator)
-        tenant = harness.new_tenant()
+        tenant = harness.new_tenant(plan="enterprise")  # batches back to back
         scene = Scene(harness, clock, tenant, settings)
         scene.ingest(generate_people(80, 7), "start")
         trained = client.post(

@@ -291,9 +291,11 @@ def _bulk_insert(
 
 
 def _bound_time(conn: Connection, column: Column[Any], moment: datetime) -> Any:
-    """``moment`` as the column type binds it (SQLite stores text; psycopg takes datetimes)."""
+    """``moment`` as the bulk insert passes it: the column type's own text on SQLite; ISO
+    8601 text for COPY on PostgreSQL, which parses it exactly (psycopg's datetime dumper
+    cost 2 ms per 1,000 rows of two timestamps)."""
     if conn.dialect.name == "postgresql":
-        return moment
+        return moment.isoformat()
     process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return moment if process is None else process(moment)
 

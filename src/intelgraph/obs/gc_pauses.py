@@ -11,6 +11,10 @@ never walks, so a full collection only visits what was allocated since (request 
 and bounded caches): well under a millisecond to a few. Frozen objects are still freed by
 reference counting; only cycles among them are kept, which for start-up objects is the
 intent. Called by the server factory only, never by tests (they build many apps).
+
+The thresholds stay at CPython's defaults: a young collection then costs ~0.1 ms of CPU
+under the entity(id) workload; a 10x larger first threshold made each ~2 ms and their total
+larger (measured, 3,000 requests in process).
 """
 
 from __future__ import annotations
@@ -21,18 +25,11 @@ from typing import Any
 
 from prometheus_client import Histogram
 
-# Young collections run every GEN0_THRESHOLD net allocations; a larger first threshold lets
-# short-lived request objects die by refcount before a collection promotes them, so fewer
-# reach the older generations (the default 700 is a few requests' worth).
-GEN0_THRESHOLD = 7_000
-OLDER_THRESHOLDS = (10, 10)
-
 
 def freeze_startup_heap() -> int:
     """Collect once, then freeze every surviving object; returns the number frozen."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GEN0_THRESHOLD, *OLDER_THRESHOLDS)
     return gc.get_freeze_count()
 
 

@@ -81,7 +81,8 @@ class QuotaEngine:
             state.remaining,
             state.reset_seconds(),
         )
-        self._count(tenant_id, decision)
+        if not decision.is_allowed:
+            self._count(tenant_id, decision)
         return decision
 
     # --- ingest_eps -------------------------------------------------------------------------

@@ -84,10 +84,14 @@ class _Log:
         while charges and charges[0][0] <= horizon:
             self.total -= charges.popleft()[1]
         admitted = self.total + cost <= quota
-        if admitted and cost:
-            charges.append((now, cost))
-            self.total += cost
-        need = 1 if admitted else self.total + cost - quota
+        if admitted:
+            if cost:
+                charges.append((now, cost))
+                self.total += cost
+            # Every logged charge costs at least 1: the oldest one frees the next unit.
+            reset_after = charges[0][0] + window - now if charges else 0.0
+            return WindowState(True, quota - self.total, reset_after)
+        need = self.total + cost - quota
         freed = 0
         reset_after = 0.0
         for at, amount in charges:
