@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from conftest import Harness, edge, person
 from intelgraph.app import build_services, create_app
+from intelgraph.kernel.clock import ManualClock
 from intelgraph.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -20,7 +21,16 @@ OPERATOR = {"Authorization": "Bearer igo_test_operator_key"}
 
 
 @pytest.fixture
-def replicas(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Harness, Harness]]:
+def clock() -> ManualClock:
+    """The replicas' shared clock: moving it past the authentication cache's bound shows
+    that a change made through one replica reaches the other within that bound."""
+    return ManualClock()
+
+
+@pytest.fixture
+def replicas(
+    postgres_url: str, tmp_path: Path, clock: ManualClock
+) -> Iterator[tuple[Harness, Harness]]:
     """Two apps, each with its own services (engine, caches), on the same database."""
     apps: list[Harness] = []
     clients: list[TestClient] = []
@@ -31,7 +41,7 @@ def replicas(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Harness, Harne
             operator_key="igo_test_operator_key",
             run_background_jobs=False,
         )
-        services = build_services(settings)
+        services = build_services(settings, clock=clock)
         client = TestClient(create_app(services=services))
         client.__enter__()
         clients.append(client)
@@ -85,7 +95,7 @@ def test_a_key_created_on_one_replica_works_on_the_other(
 
 
 def test_a_key_revoked_through_one_replica_is_refused_by_the_other(
-    replicas: tuple[Harness, Harness],
+    replicas: tuple[Harness, Harness], clock: ManualClock
 ) -> None:
     a, b = replicas
     tenant = a.new_tenant()
@@ -97,19 +107,21 @@ def test_a_key_revoked_through_one_replica_is_refused_by_the_other(
     revoked = a.client.delete(f"/v1/admin/tenants/{tenant.slug}/keys/{key_id}", headers=OPERATOR)
 
     assert revoked.status_code == 204
+    clock.advance(b.services.settings.authn_cache_seconds)  # the bound across replicas
     refused = b.graphql(key, SEARCH, {"q": "x"})
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "AUTH_INVALID_KEY"
 
 
 def test_a_suspension_through_one_replica_applies_on_the_other(
-    replicas: tuple[Harness, Harness],
+    replicas: tuple[Harness, Harness], clock: ManualClock
 ) -> None:
     a, b = replicas
     tenant = a.new_tenant()
     assert b.graphql(tenant.admin_key, SEARCH, {"q": "x"}).status_code == 200
 
     a.client.post(f"/v1/admin/tenants/{tenant.slug}/suspend", headers=OPERATOR)
+    clock.advance(b.services.settings.authn_cache_seconds)  # the bound across replicas
     suspended = b.graphql(tenant.admin_key, SEARCH, {"q": "x"})
     b.client.post(f"/v1/admin/tenants/{tenant.slug}/activate", headers=OPERATOR)
     active_again = a.graphql(tenant.admin_key, SEARCH, {"q": "x"})
