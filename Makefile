@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	@$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	@$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements.lock
 	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 

@@ -15,18 +15,31 @@ relationships bulk-loaded straight into the tables, not timed) is recomputed by
 integer pairs from the database), compute (igraph), write (the kept scores). CPU seconds of
 this process are printed next to wall seconds (PostgreSQL's own CPU is not in them).
 
+With ``--process`` the stored graph is also recomputed the way the API's background job
+does it, and compared with the in-process recompute (what the job did before): a ticker
+thread in this process (``time.sleep(0.001)`` in a loop) stands for the API worker's event
+loop, and its longest gap between two ticks is the longest stall a request would have seen.
+Printed per run: wall time, this process's CPU, the child's CPU and peak RSS, the ticker's
+longest gap and ticks (the idle ticker's longest gap is printed first: what the machine
+alone causes). ``--sweep`` then times small graphs (1k..100k relationships) both ways, to
+choose ``INTELGRAPH_PAGERANK_PROCESS_MIN_EDGES``: below it the hop to a child (fork from
+the forkserver, a new database connection) costs more wall time than the in-process stall.
+
 Run: ``.venv/bin/python bench/bench_pagerank.py [--quick] [--nodes N] [--edges M] [--repeat R]
-[--store sqlite|postgresql|all|none]``.
+[--store sqlite|postgresql|all|none] [--process] [--sweep]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +53,13 @@ from harness import (
     scratch_dir,
 )
 from intelgraph.demo.records import random_graph_edges
-from intelgraph.graph.pagerank import build_graph, compute_pagerank, pagerank_scores, top_scores
+from intelgraph.graph.pagerank import (
+    build_graph,
+    compute_pagerank,
+    pagerank_scores,
+    ranked_subset,
+    top_scores,
+)
 
 
 def main() -> None:
@@ -56,6 +75,22 @@ def main() -> None:
         default="all",
         help="also time the service path on a stored graph (load, compute, write)",
     )
+    parser.add_argument(
+        "--process",
+        action="store_true",
+        help="compare the recompute in this process with the one in a child process "
+        "(ticker stall, wall, CPU) on the stored graph",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="with --process: small graphs both ways, to choose the in-process threshold",
+    )
+    parser.add_argument(
+        "--skip-pure",
+        action="store_true",
+        help="skip the pure in-memory paths (indexed, string-id)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
@@ -67,8 +102,20 @@ def main() -> None:
         repeat=args.repeat,
     )
 
+    if not args.skip_pure:
+        pure_paths(args.nodes, args.edges, args.seed, args.repeat)
+
+    backends = {"none": (), "all": ("sqlite", "postgresql")}.get(args.store, (args.store,))
+    for backend in backends:
+        store_path(backend, args.nodes, args.edges, args.seed, args.repeat, args.process)
+        if args.process and args.sweep:
+            threshold_sweep(backend, args.seed, args.repeat)
+
+
+def pure_paths(n_nodes: int, n_edges: int, seed: int, repeat: int) -> None:
+    """Build + PageRank in memory: integer arrays, then string ids."""
     started = time.perf_counter()
-    edges = random_graph_edges(args.nodes, args.edges, args.seed)
+    edges = random_graph_edges(n_nodes, n_edges, seed)
     generated = time.perf_counter() - started
     in_degree = Counter(target for _, target in edges)
     print(
@@ -78,13 +125,13 @@ def main() -> None:
     )
     sources = [source for source, _ in edges]
     targets = [target for _, target in edges]
-    ids = [f"ent_{index:024x}" for index in range(args.nodes)]
+    ids = [f"ent_{index:024x}" for index in range(n_nodes)]
 
     print("\n-- indexed path (integer edge arrays): build_graph + pagerank_scores")
     walls, cpus = [], []
-    for run in range(1, args.repeat + 1):
+    for run in range(1, repeat + 1):
         c0, t0 = time.process_time(), time.perf_counter()
-        graph = build_graph(args.nodes, sources, targets)
+        graph = build_graph(n_nodes, sources, targets)
         t1 = time.perf_counter()
         scores = pagerank_scores(graph)
         t2, c2 = time.perf_counter(), time.process_time()
@@ -100,7 +147,7 @@ def main() -> None:
     print("\n-- string-id path: compute_pagerank(entity ids, (from_id, to_id) pairs)")
     print("   (fresh str objects each run, as a database driver returns them)")
     walls, cpus = [], []
-    for run in range(1, args.repeat + 1):
+    for run in range(1, repeat + 1):
         node_ids = [_fresh(entity_id) for entity_id in ids]
         id_edges = [(_fresh(ids[source]), _fresh(ids[target])) for source, target in edges]
         c0, t0 = time.process_time(), time.perf_counter()
@@ -116,19 +163,17 @@ def main() -> None:
     print(f"top entity {best_id}: score {best_score:.6f}, in-degree {top_in_degree:,}")
     del edges, sources, targets, node_ids
 
-    backends = {"none": (), "all": ("sqlite", "postgresql")}.get(args.store, (args.store,))
-    for backend in backends:
-        store_path(backend, args.nodes, args.edges, args.seed, args.repeat)
 
-
-def store_path(backend: str, n_nodes: int, n_edges: int, seed: int, repeat: int) -> None:
+def store_path(
+    backend: str, n_nodes: int, n_edges: int, seed: int, repeat: int, compare_process: bool
+) -> None:
     """The service's recompute on a stored graph, whole and split into its steps."""
     print(f"\n-- service path on {backend}: GraphService.recompute_pagerank")
     if backend == "postgresql" and (why := postgres_available()):
         print(f"   skipped: PostgreSQL not reachable ({why})")
         return
     from intelgraph.graph import repository as repo
-    from intelgraph.graph.service import PAGERANK_KEEP, ranked_subset
+    from intelgraph.graph.service import PAGERANK_KEEP
 
     with scratch_dir("pagerank") as workdir, scratch_database(backend, workdir) as url:
         services = in_process(url, workdir / "data")
@@ -164,8 +209,154 @@ def store_path(backend: str, n_nodes: int, n_edges: int, seed: int, repeat: int)
                 f"{rank.wall:.3f} s (cpu {rank.cpu:.3f}); write {len(kept):,} kept scores "
                 f"{write.wall:.3f} s (cpu {write.cpu:.3f})"
             )
+        if compare_process:
+            stall_comparison(services, tenant.id, repeat)
         services.engine.dispose()
     print(f"   load average {os.getloadavg()[0]:.2f}")
+
+
+class Ticker:
+    """A thread that sleeps 1 ms in a loop, as an event loop would wait for its next
+    request: its longest gap between two wake-ups is the longest stall a request sees."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.longest_gap = 0.0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ticker", daemon=True)
+
+    def __enter__(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        last = time.perf_counter()
+        while not self._stopping.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            self.longest_gap = max(self.longest_gap, now - last)
+            self.ticks += 1
+            last = now
+
+
+@dataclass
+class StallFigures:
+    """One recompute seen from this process: its wall time and what the ticker saw."""
+
+    wall: float
+    cpu_here: float
+    cpu_child: float
+    longest_gap: float
+    ticks: int
+    child_max_rss_mib: float
+
+
+def timed_recompute(run: Callable[[], object]) -> StallFigures:
+    """``run()`` with the ticker going; CPU of this process and of its children."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = time.process_time()
+    with Ticker() as ticker:
+        started = time.perf_counter()
+        run()
+        wall = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (children.ru_utime + children.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    return StallFigures(
+        wall=wall,
+        cpu_here=time.process_time() - cpu_before,
+        cpu_child=child_cpu,
+        longest_gap=ticker.longest_gap,
+        ticks=ticker.ticks,
+        child_max_rss_mib=children.ru_maxrss / 1024,  # high-water mark over all children
+    )
+
+
+def stall_comparison(services: Any, tenant_id: str, repeat: int) -> None:
+    """The background recompute before (in this process) and after (child process)."""
+    from intelgraph.graph.pagerank_worker import PagerankProcessRunner, recompute_stored
+
+    graph = services.graph
+    runner = PagerankProcessRunner(min_edges=0)
+    with Ticker() as idle:
+        time.sleep(2.0)
+    print(
+        f"\n   -- API-worker stall: recompute in this process vs in a child process "
+        f"(idle ticker: longest gap {idle.longest_gap * 1000:.1f} ms over 2 s)"
+    )
+    rows: dict[str, list[StallFigures]] = {"in-process": [], "child process": []}
+    for _ in range(repeat):
+        rows["in-process"].append(
+            timed_recompute(lambda: graph.recompute_pagerank(tenant_id, runner=recompute_stored))
+        )
+        rows["child process"].append(
+            timed_recompute(lambda: graph.recompute_pagerank(tenant_id, runner=runner))
+        )
+    runner.close()
+    for where, figures in rows.items():
+        for run, f in enumerate(figures, 1):
+            print(
+                f"   {where:<13} run {run}: wall {f.wall:.3f} s; longest ticker gap "
+                f"{f.longest_gap * 1000:7.1f} ms ({f.ticks:,} ticks); cpu here "
+                f"{f.cpu_here:.3f} s, in the child {f.cpu_child:.3f} s"
+            )
+        print(
+            f"   {where:<13} median: wall {statistics.median(f.wall for f in figures):.3f} s, "
+            f"longest gap {statistics.median(f.longest_gap for f in figures) * 1000:.1f} ms"
+        )
+    print(f"   child peak RSS {rows['child process'][-1].child_max_rss_mib:,.0f} MiB")
+
+
+SWEEP_EDGES = (1_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+def threshold_sweep(backend: str, seed: int, repeat: int) -> None:
+    """Small graphs both ways: where does the child stop costing more than it saves?"""
+    if backend == "postgresql" and postgres_available():
+        return
+    from intelgraph.graph.pagerank_worker import PagerankProcessRunner, recompute_stored
+
+    print(f"\n-- threshold sweep on {backend}: in-process vs child process, small graphs")
+    print(
+        "   edges    | in-process: wall   cpu   longest gap | child: wall   longest gap (medians)"
+    )
+    with scratch_dir("pagerank-sweep") as workdir, scratch_database(backend, workdir) as url:
+        services = in_process(url, workdir / "data")
+        runner = PagerankProcessRunner(min_edges=0)
+        graph = services.graph
+        for n_edges in SWEEP_EDGES:
+            tenant, _ = services.tenants.create_tenant(
+                name="Bench", slug=f"sweep-{n_edges}", plan="enterprise"
+            )
+            seed_graph(services.engine, tenant.id, max(100, n_edges // 7), n_edges, seed)
+            graph.recompute_pagerank(tenant.id, runner=runner)  # warm: forkserver, caches
+            here = [
+                timed_recompute(
+                    lambda t=tenant.id: graph.recompute_pagerank(t, runner=recompute_stored)
+                )
+                for _ in range(max(repeat, 5))
+            ]
+            child = [
+                timed_recompute(lambda t=tenant.id: graph.recompute_pagerank(t, runner=runner))
+                for _ in range(max(repeat, 5))
+            ]
+            here_wall, here_cpu = _median_ms(here, "wall"), _median_ms(here, "cpu_here")
+            here_gap, child_gap = _median_ms(here, "longest_gap"), _median_ms(child, "longest_gap")
+            print(
+                f"   {n_edges:>8,} | {here_wall:>8.1f} ms {here_cpu:>6.1f} ms {here_gap:>6.1f} ms"
+                f" | {_median_ms(child, 'wall'):>8.1f} ms {child_gap:>6.1f} ms"
+            )
+        runner.close()
+        services.engine.dispose()
+
+
+def _median_ms(figures: list[StallFigures], name: str) -> float:
+    return float(statistics.median(getattr(f, name) for f in figures)) * 1000
 
 
 def seed_graph(engine: Any, tenant_id: str, n_nodes: int, n_edges: int, seed: int) -> int:

@@ -56,6 +56,7 @@ from intelgraph.gateway.metering import MeteringMiddleware
 from intelgraph.gateway.quotas import QuotaMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
 from intelgraph.gateway.versioning import VersioningMiddleware
+from intelgraph.graph.pagerank_worker import PagerankProcessRunner
 from intelgraph.graph.service import GraphService
 from intelgraph.jobs.debounce import TenantDebouncer
 from intelgraph.jobs.scheduler import Scheduler
@@ -120,7 +121,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     """Wire the services for ``settings``; migrates the database to the newest schema."""
     clock = clock or SystemClock()
     engine = create_store_engine(settings.database_url)
-    migrate.upgrade(engine)
+    migrate.upgrade_if_behind(engine)
     policy = PolicyEngine()
     operator_key = load_operator_key(settings.operator_key, settings.data_dir)
     metrics = Metrics()
@@ -135,8 +136,16 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         settings.idempotency_ttl_seconds,
         on_ingest_events=meters.count_ingest_events,
     )
+    # Large graphs are computed in a child process: igraph holds the interpreter lock.
+    pagerank_runner = PagerankProcessRunner(
+        min_edges=settings.pagerank_process_min_edges, metrics=metrics
+    )
     pagerank_jobs = TenantDebouncer(
-        "pagerank", graph.recompute_pagerank, settings.pagerank_debounce_seconds, clock
+        "pagerank",
+        functools.partial(graph.recompute_pagerank, runner=pagerank_runner),
+        settings.pagerank_debounce_seconds,
+        clock,
+        on_stop=pagerank_runner.close,
     )
     graph.on_ingested(pagerank_jobs.poke)
     platform = PlatformSettings(engine, clock)

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     pagerank_debounce_seconds: float = Field(
         5.0, description="Quiet time after an ingest before PageRank is recomputed"
     )
+    pagerank_process_min_edges: int = Field(
+        20_000,
+        description="Tenants with at least this many relationships get their background "
+        "PageRank recompute in a child process, so the API worker keeps answering (igraph "
+        "holds the interpreter lock); smaller graphs are computed in-process (0 = always "
+        "a child process)",
+    )
     run_background_jobs: bool = Field(
         True, description="Run the in-process scheduler (PageRank recompute, later jobs)"
     )

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import getpass
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
@@ -35,11 +33,6 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
-
-_MIGRATIONS = Path(__file__).resolve().parent.parent / "store" / "migrations" / "versions"
-_REVISION = re.compile(r"^revision(?:\s*:[^=\n]+)?\s*=\s*['\"]([^'\"]+)['\"]\s*$", re.M)
-_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=\n]+)?\s*=\s*(.+?)\s*$", re.M)
-_QUOTED = re.compile(r"^['\"]([^'\"]+)['\"]$")
 
 
 @dataclass(frozen=True)
@@ -68,59 +61,14 @@ def build_admin_services(settings: Settings) -> AdminServices:
 
     clock = SystemClock()
     engine = create_store_engine(settings.database_url)
-    if not is_schema_at_head(engine):
-        from intelgraph.store import migrate
+    from intelgraph.store import migrate
 
-        migrate.upgrade(engine)
+    migrate.upgrade_if_behind(engine)
     operator_key = load_operator_key(settings.operator_key, settings.data_dir)
     entitlements = EntitlementService(engine, clock)
     entitlements.sync_catalog()
     tenants = TenantService(engine, clock, operator_key, entitlements)
     return AdminServices(settings, engine, clock, operator_key, entitlements, tenants)
-
-
-def is_schema_at_head(engine: Engine) -> bool:
-    """True when the stored Alembic revision is the newest one shipped.
-
-    Reads the revision ids from the migration files instead of loading Alembic's script
-    machinery (a third of the CLI's start-up). Answers False whenever it is unsure — no
-    version table, several stored revisions, a merge or branch in the files — so that the
-    caller falls back to a real `alembic upgrade`, which is always right.
-    """
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    head = _head_revision()
-    if head is None:
-        return False
-    try:
-        with engine.connect() as connection:
-            stored = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    except DBAPIError:  # no version table yet: a new database
-        return False
-    return len(stored) == 1 and stored[0][0] == head
-
-
-def _head_revision() -> str | None:
-    """The one revision no migration file names as its parent; None when not exactly one."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in _MIGRATIONS.glob("*.py"):
-        if path.name.startswith("__"):
-            continue
-        source = path.read_text(encoding="utf-8")
-        revision = _REVISION.search(source)
-        down = _DOWN_REVISION.search(source)
-        if revision is None or down is None:
-            return None
-        revisions.add(revision.group(1))
-        if down.group(1) != "None":
-            parent = _QUOTED.match(down.group(1))
-            if parent is None:  # a merge (tuple of parents) or something computed
-                return None
-            parents.add(parent.group(1))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
 
 
 class _ServiceCache:

@@ -25,6 +25,7 @@ __all__ = [
     "compute_pagerank",
     "compute_pagerank_indexed",
     "pagerank_scores",
+    "ranked_subset",
     "top_scores",
 ]
 
@@ -140,6 +141,25 @@ def top_scores(scores: dict[str, float], limit: int) -> list[tuple[str, float]]:
     if limit <= 0:
         return []
     return heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def ranked_subset(scores: dict[str, float], types: dict[str, str], keep: int) -> dict[str, float]:
+    """The scores ``pagerankTop`` can ever return: the top ``keep`` overall and per type.
+
+    Storing every score of a large graph costs far more than computing it. Ids missing
+    from ``types`` form a type of their own.
+    """
+
+    def order(entity_id: str) -> tuple[float, str]:
+        return (-scores[entity_id], entity_id)
+
+    by_type: dict[str, list[str]] = {}
+    for entity_id in scores:
+        by_type.setdefault(types.get(entity_id, ""), []).append(entity_id)
+    chosen = set(heapq.nsmallest(keep, scores, key=order))
+    for members in by_type.values():
+        chosen.update(heapq.nsmallest(keep, members, key=order))
+    return {entity_id: scores[entity_id] for entity_id in chosen}
 
 
 def _all_within(values: Sequence[int], n_nodes: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ from intelgraph.graph.model import (
     Relationship,
     Subgraph,
 )
-from intelgraph.graph.pagerank import compute_pagerank
+from intelgraph.graph.pagerank_worker import RecomputeJob, recompute_stored
 from intelgraph.graph.provenance import ChainReport, canonical_json, list_digest, verify_chain
 from intelgraph.graph.search_terms import entity_terms, tokens
 from intelgraph.kernel.clock import Clock
@@ -306,20 +305,22 @@ class GraphService:
 
     # --- jobs (called by the scheduler and the CLI with a tenant id) -------------------
 
-    def recompute_pagerank(self, tenant_id: str) -> int:
-        """Recompute and store PageRank for a tenant; returns the number of entities scored."""
-        with self._engine.connect() as conn:
-            nodes, types, edges = repo.all_edges(conn, tenant_id)
-        scores = compute_pagerank(nodes, edges)
-        kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), PAGERANK_KEEP)
-        with self._engine.begin() as conn:
-            repo.replace_pagerank(conn, tenant_id, kept, self._clock.now())
+    def recompute_pagerank(self, tenant_id: str, runner: RecomputeJob = recompute_stored) -> int:
+        """Recompute and store PageRank for a tenant; returns the number of entities scored.
+
+        ``runner`` loads, computes and stores (one transaction): in this process by default
+        (CLI, demo); the API passes a ``PagerankProcessRunner`` so a large graph is computed
+        in a child process while this worker keeps answering. The analytics listeners (edge
+        cache purge) run here, once the scores are stored. Raises IntelGraphError when the
+        run failed or was stopped; the previous scores are then kept.
+        """
+        run = runner(self._engine, tenant_id, self._clock.now(), PAGERANK_KEEP)
         for listener in self._analytics_listeners:
             try:
                 listener(tenant_id)
             except Exception:
                 log.exception("analytics listener failed", extra={"tenant_id": tenant_id})
-        return len(scores)
+        return run.scored
 
     def verify_provenance(self, tenant_id: str) -> ChainReport:
         """Recompute the tenant's provenance chain and report the first broken link."""
@@ -336,24 +337,6 @@ class GraphService:
         if principal.tenant_id is None:  # policy denies operators data actions; be explicit
             raise IntelGraphError(VALIDATION, "this action needs a tenant API key")
         return principal.tenant_id
-
-
-def ranked_subset(scores: dict[str, float], types: dict[str, str], keep: int) -> dict[str, float]:
-    """The scores `pagerankTop` can ever return: the top ``keep`` overall and per type.
-
-    Storing every score of a large graph costs far more than computing it.
-    """
-
-    def order(entity_id: str) -> tuple[float, str]:
-        return (-scores[entity_id], entity_id)
-
-    by_type: dict[str, list[str]] = {}
-    for entity_id in scores:
-        by_type.setdefault(types.get(entity_id, ""), []).append(entity_id)
-    chosen = set(heapq.nsmallest(keep, scores, key=order))
-    for members in by_type.values():
-        chosen.update(heapq.nsmallest(keep, members, key=order))
-    return {entity_id: scores[entity_id] for entity_id in chosen}
 
 
 def _not_found(entity_id: str) -> IntelGraphError:

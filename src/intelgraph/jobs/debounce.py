@@ -1,6 +1,8 @@
 """Debounced per-tenant work: run a job once a tenant has been quiet for a while.
 
-Used to recompute PageRank after ingests without recomputing after every batch.
+Used to recompute PageRank after ingests without recomputing after every batch. The job
+runs in this debouncer's thread; a job that does heavy work elsewhere (PageRank in a child
+process) gets ``on_stop`` to end that work, so stopping never waits for it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ log = logging.getLogger(__name__)
 class TenantDebouncer:
     """Calls ``job(tenant_id)`` in a background thread ``delay`` seconds after the last poke."""
 
-    def __init__(self, name: str, job: Callable[[str], object], delay: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: Callable[[str], object],
+        delay: float,
+        clock: Clock,
+        *,
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_stop`` is called by ``stop`` to end a job in flight (and refuse new ones)."""
         self.name = name
+        self._on_stop = on_stop
         self._job = job
         self._delay = delay
         self._clock = clock
@@ -40,8 +52,14 @@ class TenantDebouncer:
             self._thread.start()
 
     def stop(self) -> None:
+        """Run no further jobs, end the one in flight (``on_stop``) and join the thread."""
         self._stopping.set()
         self._wake.set()
+        if self._on_stop is not None:
+            try:
+                self._on_stop()
+            except Exception:
+                log.exception("stopping debounced work failed", extra={"job": self.name})
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
@@ -58,9 +76,17 @@ class TenantDebouncer:
             for tenant_id in ready:
                 del self._due[tenant_id]
         for tenant_id in ready:
+            if self._stopping.is_set():  # shutting down; the next ingest pokes it again
+                log.info("debounced job skipped", extra={"job": self.name, "tenant_id": tenant_id})
+                continue
             try:
                 self._job(tenant_id)
             except Exception:
+                if self._stopping.is_set():
+                    log.info(
+                        "debounced job stopped", extra={"job": self.name, "tenant_id": tenant_id}
+                    )
+                    continue
                 log.exception(
                     "debounced job failed", extra={"job": self.name, "tenant_id": tenant_id}
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +24,18 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def epoch_seconds_of(clock: Clock) -> Callable[[], float]:
+    """Seconds since 1970 by ``clock``: ``time.time`` itself for the system clock.
+
+    The gateway reads the wall clock several times per request (egress day, usage minute);
+    ``clock.now().timestamp()`` builds a datetime each time, about a microsecond apiece. Any
+    other clock (tests move a ManualClock) is asked through ``now()``.
+    """
+    if type(clock) is SystemClock:
+        return time.time
+    return lambda: clock.now().timestamp()
 
 
 class ManualClock:

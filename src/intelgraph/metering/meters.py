@@ -8,14 +8,13 @@ request on the event loop, and safe against the flusher's thread.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from intelgraph.kernel.clock import Clock, SystemClock
+from intelgraph.kernel.clock import Clock, epoch_seconds_of
 from intelgraph.obs.metrics import Metrics
 
 
@@ -41,14 +40,6 @@ _API_CALLS = Meter.API_CALLS.value
 _EGRESS_BYTES = Meter.EGRESS_BYTES.value
 
 
-def _epoch_seconds_of(clock: Clock) -> Callable[[], float]:
-    """``time.time`` for the system clock (no datetime per request), else the clock's own
-    ``now()``; the same shortcut as ``quotas.limiter.epoch_seconds_of``."""
-    if type(clock) is SystemClock:
-        return time.time
-    return lambda: clock.now().timestamp()
-
-
 def minute_of(moment: datetime) -> datetime:
     """The start of ``moment``'s UTC minute (tz-aware)."""
     epoch = int(moment.timestamp()) // 60 * 60
@@ -61,7 +52,7 @@ class UsageMeters:
     def __init__(self, metrics: Metrics, clock: Clock) -> None:
         self._metrics = metrics
         self._clock = clock
-        self._epoch_seconds = _epoch_seconds_of(clock)
+        self._epoch_seconds = epoch_seconds_of(clock)
         self._buffer: dict[_BucketKey, int] = {}
         self._lock = threading.Lock()
         self._counters: dict[tuple[str, str], Any] = {}

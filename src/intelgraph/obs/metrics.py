@@ -245,3 +245,18 @@ class Metrics:
             ["adapter", "outcome"],
             registry=self.registry,
         )
+        # PageRank recomputes (graph/pagerank_worker.py), counted in the API process
+        self.pagerank_recomputes = Counter(
+            "intelgraph_pagerank_recomputes_total",
+            "PageRank recomputes by where they ran (process, in_process) and outcome "
+            "(ok, failed, cancelled)",
+            ["where", "outcome"],
+            registry=self.registry,
+        )
+        self.pagerank_recompute_seconds = Histogram(
+            "intelgraph_pagerank_recompute_seconds",
+            "Wall time of a PageRank recompute (load, compute, write), by where it ran",
+            ["where"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+            registry=self.registry,
+        )

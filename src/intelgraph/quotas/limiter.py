@@ -9,13 +9,11 @@ rests the backend for a second so a dead Redis costs requests nothing.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import datetime
 
 import redis
 
-from intelgraph.kernel.clock import Clock, SystemClock
+from intelgraph.kernel.clock import Clock, epoch_seconds_of
 from intelgraph.obs.metrics import Metrics
 from intelgraph.quotas.decisions import GIGABYTE, QuotaDecision
 from intelgraph.quotas.egress import EgressTally, MemoryEgressTally, RedisEgressTally
@@ -214,18 +212,6 @@ def create_quota_engine(
     egress = RedisEgressTally(client, key_prefix, clock, egress_failed, egress_sync_seconds)
     engine = QuotaEngine(windows, egress, clock, metrics)
     return engine
-
-
-def epoch_seconds_of(clock: Clock) -> Callable[[], float]:
-    """Seconds since 1970 by ``clock``: ``time.time`` itself for the system clock.
-
-    The gateway reads the wall clock three times per request (egress day before and after,
-    usage minute); ``clock.now().timestamp()`` builds a datetime each time, about a
-    microsecond apiece. Any other clock (tests move a ManualClock) is asked as before.
-    """
-    if type(clock) is SystemClock:
-        return time.time
-    return lambda: clock.now().timestamp()
 
 
 def seconds_to_utc_midnight(now: datetime) -> int:

@@ -139,7 +139,7 @@ class MemoryWindows:
 
 
 # KEYS[1]: the log, a list of "<ms>:<cost>", newest first; KEYS[2]: the sum of its costs.
-# ARGV: window (ms), quota, cost. Returns {admitted (0/1), remaining, reset_after (ms)}.
+# ARGV: window (ms), quota, cost. Returns the status "<admitted 0/1>:<remaining>:<reset_after ms>".
 CHARGE_SCRIPT = """
 if redis.replicate_commands then
   redis.replicate_commands()  -- Redis 5/6: writes after TIME need effects replication
@@ -207,7 +207,9 @@ if total > 0 then
 else
   redis.call('DEL', KEYS[1], KEYS[2])
 end
-return {admitted, quota - total, reset_after}
+-- One status line, not an array of three: the client parses one line per charge.
+-- %d, not tostring: Lua 5.1 writes numbers from 1e14 on as 1e+14.
+return {ok = string.format('%d:%d:%d', admitted, quota - total, reset_after)}
 """
 
 CHARGE_SHA = hashlib.sha1(CHARGE_SCRIPT.encode()).hexdigest()
@@ -305,7 +307,7 @@ class ChargePipeline:
         return b"".join(self._connection.pack_command(*args))
 
     async def charge(self, command: bytes) -> Any:
-        """The script's answer ``[admitted, remaining, reset_ms]`` for one packed charge."""
+        """The script's status reply ``b"<admitted>:<remaining>:<reset ms>"`` for one charge."""
         future: asyncio.Future[Any] = self._loop.create_future()
         self._queue.append((command, future))
         if self._sender is None:
@@ -374,5 +376,7 @@ class ChargePipeline:
 
 
 def _state(found: Any) -> WindowState:
-    admitted, remaining, reset_ms = found
-    return WindowState(bool(admitted), max(0, int(remaining)), int(reset_ms) / 1000)
+    """CHARGE_SCRIPT's status reply ``b"1:99:59998"`` as a WindowState."""
+    text = found.decode() if isinstance(found, bytes) else str(found)
+    admitted, remaining, reset_ms = text.split(":")
+    return WindowState(admitted == "1", max(0, int(remaining)), int(reset_ms) / 1000)
