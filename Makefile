@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	@$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements.lock
 	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@$(PY) -m compileall -q src/intelgraph >/dev/null  # CLI start-up reads bytecode, not source
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.kernel.tenancy import Principal, Role
@@ -148,7 +149,7 @@ def friendly_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except IntelGraphError as err:
-            err_console.print(f"[bold red]error[/] [{err.code}] {err.message}")
+            err_console.print(f"[bold red]error[/] {escape(f'[{err.code}] {err.message}')}")
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -59,7 +59,7 @@ DEFAULT_PROCESS_MIN_EDGES = 20_000
 module docstring of bench/bench_pagerank.py)."""
 
 # What the forkserver imports once, so each child starts with them loaded.
-_PRELOAD = [__name__, "psycopg"]
+_PRELOAD = [__name__, "psycopg", "numpy"]
 _STOP_GRACE_SECONDS = 2.0
 
 
