@@ -455,7 +455,7 @@ def _write_csv(path: Path, rows: list[UsageExportRow]) -> str:
         writer.writerows(csv_cells(row) for row in rows)
         handle.flush()
         os.fsync(handle.fileno())
-    return _sha256(path)
+    return file_sha256(path)
 
 
 def _write_parquet(path: Path, day: date, rows: list[UsageExportRow]) -> str:
@@ -478,7 +478,7 @@ def _write_parquet(path: Path, day: date, rows: list[UsageExportRow]) -> str:
         pq.write_table(table, handle, compression="zstd")
         handle.flush()
         os.fsync(handle.fileno())
-    return _sha256(path)
+    return file_sha256(path)
 
 
 def _write_bytes(path: Path, data: bytes) -> str:
@@ -489,7 +489,8 @@ def _write_bytes(path: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (export files can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from intelgraph.billing.exports import (
     PREDICATE_TYPE,
     SIGNATURE_SCHEME,
     csv_name,
+    file_sha256,
     parquet_name,
     totals_of,
 )
@@ -211,7 +211,7 @@ def _verify(directory: Path, keys: SignatureVerifier, progress: _Progress) -> No
         path = directory / name
         if not path.is_file():
             _fail(ProblemKind.MISSING_FILE, f"{name} is missing from {directory}", file=name)
-        progress.digests[name] = _sha256(path)
+        progress.digests[name] = file_sha256(path)
         if progress.digests[name] != subjects[name]:
             changed.append(name)
 
@@ -516,11 +516,3 @@ def _fail(
 
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
