@@ -15,25 +15,28 @@ relationships bulk-loaded straight into the tables, not timed) is recomputed by
 integer pairs from the database), compute (igraph), write (the kept scores). CPU seconds of
 this process are printed next to wall seconds (PostgreSQL's own CPU is not in them).
 
-With ``--process`` the stored graph is also recomputed the way the API's background job
-does it, and compared with the in-process recompute (what the job did before): a ticker
-thread in this process (``time.sleep(0.001)`` in a loop) stands for the API worker's event
-loop, and its longest gap between two ticks is the longest stall a request would have seen.
-Printed per run: wall time, this process's CPU, the child's CPU and peak RSS, the ticker's
-longest gap and ticks (the idle ticker's longest gap is printed first: what the machine
-alone causes). ``--sweep`` then times small graphs (1k..100k relationships) both ways, to
-choose ``INTELGRAPH_PAGERANK_PROCESS_MIN_EDGES``: below it the hop to a child (fork from
-the forkserver, a new database connection) costs more wall time than the in-process stall.
+With ``--process`` (the default; ``--no-process`` skips it) the stored graph is also
+recomputed the way the API's background job does it (``PagerankProcessRunner``: in a worker
+process) and the way it did before (in this process): a ticker thread here
+(``time.sleep(0.001)`` in a loop) stands for the API worker's event loop, and its longest
+gap between two ticks is the longest stall a request would have seen. Printed per run: wall
+time, this process's CPU, the worker's CPU, the ticker's longest gap and ticks (the idle
+ticker's longest gap is printed first: what the machine alone causes); the worker's start
+(once per API process) is timed apart. ``--sweep`` then times small graphs (1k..100k
+relationships) both ways, to choose ``INTELGRAPH_PAGERANK_PROCESS_MIN_EDGES``: below it the
+in-process recompute's longest stall is within the idle machine's noise and its wall time
+near the hop's (a pipe round trip and a new database connection in the worker), so the hop
+buys nothing.
 
 Run: ``.venv/bin/python bench/bench_pagerank.py [--quick] [--nodes N] [--edges M] [--repeat R]
-[--store sqlite|postgresql|all|none] [--process] [--sweep]``.
+[--store sqlite|postgresql|all|none] [--no-process] [--sweep] [--skip-pure]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import resource
 import statistics
 import threading
 import time
@@ -41,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from harness import (
@@ -60,6 +64,8 @@ from intelgraph.graph.pagerank import (
     ranked_subset,
     top_scores,
 )
+from intelgraph.graph.pagerank_worker import PagerankProcessRunner, PagerankRun, recompute_stored
+from intelgraph.graph.service import PAGERANK_KEEP
 
 
 def main() -> None:
@@ -77,9 +83,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--process",
-        action="store_true",
-        help="compare the recompute in this process with the one in a child process "
-        "(ticker stall, wall, CPU) on the stored graph",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare the recompute in this process with the one in a worker process "
+        "(ticker stall, wall, CPU) on the stored graph (default: on)",
     )
     parser.add_argument(
         "--sweep",
@@ -173,7 +180,6 @@ def store_path(
         print(f"   skipped: PostgreSQL not reachable ({why})")
         return
     from intelgraph.graph import repository as repo
-    from intelgraph.graph.service import PAGERANK_KEEP
 
     with scratch_dir("pagerank") as workdir, scratch_database(backend, workdir) as url:
         services = in_process(url, workdir / "data")
@@ -249,53 +255,69 @@ class StallFigures:
 
     wall: float
     cpu_here: float
-    cpu_child: float
+    cpu_worker: float
     longest_gap: float
     ticks: int
-    child_max_rss_mib: float
+    rss_after_mib: float
 
 
-def timed_recompute(run: Callable[[], object]) -> StallFigures:
-    """``run()`` with the ticker going; CPU of this process and of its children."""
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed_recompute(run: Callable[[], PagerankRun]) -> StallFigures:
+    """``run()`` with the ticker going; CPU of this process and of the worker's thread."""
     cpu_before = time.process_time()
     with Ticker() as ticker:
         started = time.perf_counter()
-        run()
+        result = run()
         wall = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child_cpu = (children.ru_utime + children.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime
-    )
+    cpu_here = time.process_time() - cpu_before
     return StallFigures(
         wall=wall,
-        cpu_here=time.process_time() - cpu_before,
-        cpu_child=child_cpu,
+        cpu_here=cpu_here,
+        cpu_worker=result.cpu_seconds if result.pid != os.getpid() else 0.0,
         longest_gap=ticker.longest_gap,
         ticks=ticker.ticks,
-        child_max_rss_mib=children.ru_maxrss / 1024,  # high-water mark over all children
+        rss_after_mib=_rss_mib(),
     )
+
+
+def _rss_mib() -> float:
+    """Resident memory of this process now (what a long-lived worker keeps)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def stall_comparison(services: Any, tenant_id: str, repeat: int) -> None:
-    """The background recompute before (in this process) and after (child process)."""
-    from intelgraph.graph.pagerank_worker import PagerankProcessRunner, recompute_stored
-
-    graph = services.graph
+    """The background recompute before (in this process) and after (worker process)."""
     runner = PagerankProcessRunner(min_edges=0)
+    engine, now = services.engine, services.clock.now()
     with Ticker() as idle:
         time.sleep(2.0)
     print(
-        f"\n   -- API-worker stall: recompute in this process vs in a child process "
+        f"\n   -- API-worker stall: recompute in this process vs in a worker process "
         f"(idle ticker: longest gap {idle.longest_gap * 1000:.1f} ms over 2 s)"
     )
-    rows: dict[str, list[StallFigures]] = {"in-process": [], "child process": []}
+    rows: dict[str, list[StallFigures]] = {"in-process": [], "worker": []}
+    rss_before = _rss_mib()
+    cold = timed_recompute(lambda: runner(engine, tenant_id, now, PAGERANK_KEEP))
+    print(
+        f"   worker start + first recompute: wall {cold.wall:.3f} s, longest ticker gap "
+        f"{cold.longest_gap * 1000:.1f} ms (once per API process; not in the rows below)"
+    )
+    sizing = Stopwatch()
+    with sizing.running():
+        PagerankProcessRunner().is_worker_worth_it(engine, tenant_id)
+    print(
+        f"   size check (count of the tenant's relationships; once per tenant and API "
+        f"process, then skipped while it stays large): "
+        f"{sizing.wall * 1000:.1f} ms (cpu {sizing.cpu * 1000:.1f} ms)"
+    )
     for _ in range(repeat):
-        rows["in-process"].append(
-            timed_recompute(lambda: graph.recompute_pagerank(tenant_id, runner=recompute_stored))
+        rows["worker"].append(
+            timed_recompute(lambda: runner(engine, tenant_id, now, PAGERANK_KEEP))
         )
-        rows["child process"].append(
-            timed_recompute(lambda: graph.recompute_pagerank(tenant_id, runner=runner))
+        rows["in-process"].append(
+            timed_recompute(lambda: recompute_stored(engine, tenant_id, now, PAGERANK_KEEP))
         )
     runner.close()
     for where, figures in rows.items():
@@ -303,53 +325,53 @@ def stall_comparison(services: Any, tenant_id: str, repeat: int) -> None:
             print(
                 f"   {where:<13} run {run}: wall {f.wall:.3f} s; longest ticker gap "
                 f"{f.longest_gap * 1000:7.1f} ms ({f.ticks:,} ticks); cpu here "
-                f"{f.cpu_here:.3f} s, in the child {f.cpu_child:.3f} s"
+                f"{f.cpu_here:.3f} s, in the worker {f.cpu_worker:.3f} s"
             )
         print(
             f"   {where:<13} median: wall {statistics.median(f.wall for f in figures):.3f} s, "
             f"longest gap {statistics.median(f.longest_gap for f in figures) * 1000:.1f} ms"
         )
-    print(f"   child peak RSS {rows['child process'][-1].child_max_rss_mib:,.0f} MiB")
+    print(
+        f"   RSS of this process: {rss_before:,.0f} MiB before, "
+        f"{rows['in-process'][-1].rss_after_mib:,.0f} MiB after the in-process runs (what a "
+        "long-lived worker process would keep)"
+    )
 
 
-SWEEP_EDGES = (1_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+SWEEP_EDGES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 
 
 def threshold_sweep(backend: str, seed: int, repeat: int) -> None:
-    """Small graphs both ways: where does the child stop costing more than it saves?"""
+    """Small graphs both ways: where does the worker start to save more than it costs?"""
     if backend == "postgresql" and postgres_available():
         return
-    from intelgraph.graph.pagerank_worker import PagerankProcessRunner, recompute_stored
-
-    print(f"\n-- threshold sweep on {backend}: in-process vs child process, small graphs")
+    print(f"\n-- threshold sweep on {backend}: in-process vs worker process, small graphs")
     print(
-        "   edges    | in-process: wall   cpu   longest gap | child: wall   longest gap (medians)"
+        "   edges    | in-process: wall   cpu   longest gap | worker: wall   longest gap (medians)"
     )
     with scratch_dir("pagerank-sweep") as workdir, scratch_database(backend, workdir) as url:
         services = in_process(url, workdir / "data")
         runner = PagerankProcessRunner(min_edges=0)
-        graph = services.graph
+        engine, now = services.engine, services.clock.now()
         for n_edges in SWEEP_EDGES:
             tenant, _ = services.tenants.create_tenant(
                 name="Bench", slug=f"sweep-{n_edges}", plan="enterprise"
             )
             seed_graph(services.engine, tenant.id, max(100, n_edges // 7), n_edges, seed)
-            graph.recompute_pagerank(tenant.id, runner=runner)  # warm: forkserver, caches
-            here = [
-                timed_recompute(
-                    lambda t=tenant.id: graph.recompute_pagerank(t, runner=recompute_stored)
-                )
-                for _ in range(max(repeat, 5))
-            ]
-            child = [
-                timed_recompute(lambda t=tenant.id: graph.recompute_pagerank(t, runner=runner))
-                for _ in range(max(repeat, 5))
-            ]
+            tenant_id = tenant.id
+            runner(engine, tenant_id, now, PAGERANK_KEEP)  # warm: forkserver, caches
+            here_run = functools.partial(recompute_stored, engine, tenant_id, now, PAGERANK_KEEP)
+            worker_run = functools.partial(runner, engine, tenant_id, now, PAGERANK_KEEP)
+            here = [timed_recompute(here_run) for _ in range(max(repeat, 5))]
+            worker = [timed_recompute(worker_run) for _ in range(max(repeat, 5))]
             here_wall, here_cpu = _median_ms(here, "wall"), _median_ms(here, "cpu_here")
-            here_gap, child_gap = _median_ms(here, "longest_gap"), _median_ms(child, "longest_gap")
+            here_gap, worker_gap = (
+                _median_ms(here, "longest_gap"),
+                _median_ms(worker, "longest_gap"),
+            )
             print(
                 f"   {n_edges:>8,} | {here_wall:>8.1f} ms {here_cpu:>6.1f} ms {here_gap:>6.1f} ms"
-                f" | {_median_ms(child, 'wall'):>8.1f} ms {child_gap:>6.1f} ms"
+                f" | {_median_ms(worker, 'wall'):>8.1f} ms {worker_gap:>6.1f} ms"
             )
         runner.close()
         services.engine.dispose()

@@ -1,29 +1,33 @@
-"""A tenant's PageRank recompute (load, compute, store), run in a child process when large.
+"""A tenant's PageRank recompute (load, compute, store), run in a worker process when large.
 
-Why a child process: igraph's C core and the string-id -> index mapping hold the interpreter
+Why another process: igraph's C core and the string-id -> index mapping hold the interpreter
 lock. Run in the API worker, a recompute of 10^6 relationships froze every request of that
-worker for the whole recompute: the longest pause a 1 ms ticker thread saw was as long as
-the igraph call itself (bench/bench_pagerank.py ``--process`` prints the figures). In a child
-the API worker only waits on a pipe, which releases the lock.
+worker for as long as the longest igraph call (1.1-1.8 s measured; bench/bench_pagerank.py
+``--process`` prints the figures). In another process, the API worker only waits on a pipe,
+which releases the lock.
 
-How: one child per recompute, forked by multiprocessing's *forkserver* (never plain ``fork``
-from a threaded server). The forkserver is started once with this module, SQLAlchemy,
-igraph and psycopg preloaded, so a child is ready in ~15 ms where a ``spawn`` child took
-~0.9 s to import them; a long-lived pool worker (ProcessPoolExecutor) would save those
-~15 ms only, but it keeps the high-water memory of the largest graph it ever loaded and a
-killed worker breaks the pool. The child opens its own engine from the database URL
-(``create_store_engine``: the same SQLite pragmas), loads the edges, computes, writes the
-kept scores in one transaction and sends back a small ``PagerankRun``. A child that fails
-or is killed leaves the previous scores in place: its transaction never commits.
+How: one long-lived worker process per runner (so per API worker), started with ``spawn``
+(never ``fork`` from a threaded server) on the first large recompute and reused: a request
+costs a pipe round trip and a new database connection, where a fresh process per recompute
+paid its imports each time (~0.9 s with ``spawn``; ~15 ms with a forkserver, plus ~0.4 s
+because multiprocessing re-imports the main module in every child, the ``intelgraph``
+command's included: a forkserver's ``__main__`` preload does not take on Python 3.11).
+Memory is not a reason to recycle it: after recomputes of 10^6 relationships a process kept
+~35 MiB more than before. It is not a ProcessPoolExecutor: on Python 3.11 that cannot end a
+task in flight, so stopping the service would wait for the recompute. The worker opens its
+own engine from the database URL for each recompute (``create_store_engine``: the same
+SQLite pragmas), loads the edges, computes, writes the kept scores in one transaction and
+sends back a small ``PagerankRun``. A recompute that fails or a worker that is killed
+leaves the previous scores in place: the transaction never commits. A dead worker is
+replaced on the next recompute.
 
 Graphs under ``min_edges`` relationships are computed in the calling process: there the
-whole recompute costs less than the hop (a fork and a new database connection), and its
-pause is shorter than a request.
+whole recompute costs about as much as the hop, and its longest pause is shorter than the
+API's latency target.
 """
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import threading
@@ -33,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from sqlalchemy import Engine
@@ -52,20 +55,20 @@ __all__ = [
     "recompute_stored",
 ]
 
-log = logging.getLogger(__name__)
-
 DEFAULT_PROCESS_MIN_EDGES = 20_000
-"""Below this many relationships a recompute stays in the API process (measured: see the
-module docstring of bench/bench_pagerank.py)."""
+"""Below this many relationships a recompute stays in the API process. Measured with
+``bench/bench_pagerank.py --process --sweep`` (2 loaded cores): up to 20,000 relationships
+the in-process recompute's longest pause stayed at 7-10 ms (the idle machine alone: ~5 ms)
+and the worker made the recompute 5-20 ms slower (pipe, new connection); from there on the
+two took the same wall time while the pause grew (12 ms at 50,000, 20-26 ms at 100,000,
+over a second at 10^6)."""
 
-# What the forkserver imports once, so each child starts with them loaded.
-_PRELOAD = [__name__, "psycopg", "numpy"]
 _STOP_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
 class PagerankRun:
-    """What one recompute did; small, so a child process can send it back."""
+    """What one recompute did; small, so the worker process can send it back."""
 
     scored: int
     """Entities scored."""
@@ -76,9 +79,12 @@ class PagerankRun:
     load_seconds: float
     compute_seconds: float
     write_seconds: float
+    cpu_seconds: float
+    """CPU time of the thread that did the work (load, compute, write)."""
     compute_window: tuple[float, float]
-    """``time.monotonic()`` when computing began and ended; one host's processes share
-    that clock, so a caller can line the child's work up with its own."""
+    """``time.monotonic()`` around ``compute_pagerank`` (the part that holds the interpreter
+    lock longest); one host's processes share that clock, so a caller can line the
+    worker's work up with its own."""
     pid: int
     """The process that computed."""
 
@@ -96,14 +102,14 @@ def recompute_stored(
     before it commits, the previous scores stay. ``keep`` bounds what is stored (see
     ``ranked_subset``).
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     with engine.connect() as conn:
         nodes, types, edges = repo.all_edges(conn, tenant_id)
     loaded = time.perf_counter()
     window_start = time.monotonic()
     scores = compute_pagerank(nodes, edges)
-    kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), keep)
     window_end = time.monotonic()
+    kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), keep)
     computed = time.perf_counter()
     n_edges = len(edges)
     del nodes, types, edges
@@ -116,18 +122,19 @@ def recompute_stored(
         load_seconds=loaded - started,
         compute_seconds=computed - loaded,
         write_seconds=time.perf_counter() - computed,
+        cpu_seconds=time.thread_time() - cpu_started,
         compute_window=(window_start, window_end),
         pid=os.getpid(),
     )
 
 
 class PagerankProcessRunner:
-    """A ``RecomputeJob`` that runs large graphs in a child process and waits for it.
+    """A ``RecomputeJob`` that runs large graphs in a worker process and waits for it.
 
     Metrics (count by where and outcome, wall time) are recorded here, in the API process.
-    A failed child raises IntelGraphError INTERNAL with the child's traceback as the cause;
-    a child ended by ``close`` raises SERVICE_UNAVAILABLE. Either way the previous scores
-    are kept. Safe to call from several threads.
+    A failed recompute raises IntelGraphError INTERNAL with the worker's traceback as the
+    cause; one ended by ``close`` raises SERVICE_UNAVAILABLE. Either way the previous
+    scores are kept. Recomputes run one at a time; safe to call from several threads.
     """
 
     def __init__(
@@ -137,26 +144,38 @@ class PagerankProcessRunner:
         metrics: Metrics | None = None,
         job: RecomputeJob = recompute_stored,
     ) -> None:
-        """``job`` runs in the child (a module-level function: it is pickled by name)."""
+        """``job`` runs in the worker (a module-level function: it is pickled by name)."""
         self._min_edges = min_edges
         self._metrics = metrics
         self._job = job
-        self._lock = threading.Lock()
-        self._children: set[BaseProcess] = set()
+        self._run_lock = threading.Lock()  # one recompute at a time
+        self._state_lock = threading.Lock()  # the worker handle and the closed flag
+        self._worker: _Worker | None = None
         self._is_closed = False
+        # Relationships each tenant had at its last recompute here: a tenant known to be
+        # large skips the count (266 ms on PostgreSQL for 10^6 relationships).
+        self._edges_seen: dict[str, int] = {}
 
     def __call__(
         self, engine: Engine, tenant_id: str, computed_at: datetime, keep: int
     ) -> PagerankRun:
-        where = "process" if self.is_child_worth_it(engine, tenant_id) else "in_process"
+        where = "process" if self.is_worker_worth_it(engine, tenant_id) else "in_process"
         started = time.perf_counter()
         outcome = "failed"
         try:
             if where == "process":
-                run = self._run_in_child(engine, tenant_id, computed_at, keep)
+                request = _Request(
+                    self._job,
+                    engine.url.render_as_string(hide_password=False),
+                    tenant_id,
+                    computed_at,
+                    keep,
+                )
+                run = self._run_in_worker(request)
             else:
                 run = self._job(engine, tenant_id, computed_at, keep)
             outcome = "ok"
+            self._edges_seen[tenant_id] = run.edges
             return run
         except IntelGraphError as exc:
             if exc.error is SERVICE_UNAVAILABLE:
@@ -169,96 +188,84 @@ class PagerankProcessRunner:
                     time.perf_counter() - started
                 )
 
-    def is_child_worth_it(self, engine: Engine, tenant_id: str) -> bool:
+    def is_worker_worth_it(self, engine: Engine, tenant_id: str) -> bool:
         """Whether this tenant's graph is large enough to leave the API process.
 
-        An in-memory SQLite database cannot be opened by another process: always here.
+        An in-memory SQLite database cannot be opened by another process: always here. A
+        tenant that was large at its last recompute is taken as large still (graphs grow;
+        one that shrank costs the worker a few milliseconds more than here).
         """
         if _is_in_memory(engine):
             return False
-        if self._min_edges <= 0:
+        if self._min_edges <= 0 or self._edges_seen.get(tenant_id, 0) >= self._min_edges:
             return True
         with engine.connect() as conn:
             return repo.count_rows(conn, tenant_id)["relationships"] >= self._min_edges
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id, None before the first large recompute (or after close)."""
+        worker = self._worker
+        return worker.process.pid if worker is not None else None
+
     def close(self) -> None:
-        """Refuse further recomputes and end any child still computing (the service stops).
-
-        Its transaction never commits, so the previous scores stay.
-        """
-        with self._lock:
+        """Refuse further recomputes and end the worker, even mid-recompute (the service
+        stops). A recompute it was running never commits: the previous scores stay."""
+        with self._state_lock:
             self._is_closed = True
-            children = list(self._children)
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.join(_STOP_GRACE_SECONDS)
-            if child.is_alive():
-                child.kill()
-                child.join(_STOP_GRACE_SECONDS)
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.end()
 
-    def _run_in_child(
-        self, engine: Engine, tenant_id: str, computed_at: datetime, keep: int
-    ) -> PagerankRun:
-        context = _forkserver_context()
-        reader, writer = context.Pipe(duplex=False)
-        database_url = engine.url.render_as_string(hide_password=False)
-        child = context.Process(  # type: ignore[attr-defined]
-            target=_child_main,
-            args=(self._job, database_url, tenant_id, computed_at, keep, writer),
-            name=f"pagerank-{tenant_id}",
-            daemon=True,  # never outlives the API process
-        )
-        with self._lock:
-            if self._is_closed:
-                reader.close()
-                writer.close()
-                raise _stopping(tenant_id)
-            child.start()
-            self._children.add(child)
-        writer.close()  # the child holds the only writing end: EOF when it dies
-        try:
-            return self._answer_of(child, reader, tenant_id)
-        finally:
-            reader.close()
-            child.join(_STOP_GRACE_SECONDS)
-            if child.is_alive():
-                child.kill()
-                child.join()
-            with self._lock:
-                self._children.discard(child)
-
-    def _answer_of(self, child: BaseProcess, reader: Connection, tenant_id: str) -> PagerankRun:
-        """Wait (the interpreter lock released) for the child's answer or its end."""
-        wait([reader, child.sentinel])
-        answer: _ChildAnswer | None = None
-        try:
-            if reader.poll():
-                answer = reader.recv()
-        except (EOFError, OSError):
-            answer = None
-        if answer is not None and answer.run is not None:
+    def _run_in_worker(self, request: _Request) -> PagerankRun:
+        with self._run_lock:
+            worker = self._live_worker(request.tenant_id)
+            try:
+                worker.connection.send(request)
+                answer = worker.answer()
+            except (EOFError, OSError):  # it died before or while answering
+                answer = None
+            if answer is None:
+                self._discard(worker)
+                if self._is_closed:
+                    raise _stopping(request.tenant_id) from None
+                raise IntelGraphError(
+                    INTERNAL,
+                    f"the PageRank worker process died while recomputing tenant "
+                    f"{request.tenant_id} (exit code {worker.process.exitcode}; killed? out "
+                    "of memory?); the previous scores are kept, a new worker takes the next "
+                    "recompute",
+                )
+            if answer.run is None:
+                raise IntelGraphError(
+                    INTERNAL,
+                    f"PageRank recompute of tenant {request.tenant_id} failed in its worker "
+                    f"process ({answer.error}); the previous scores are kept. The traceback "
+                    "is in the log; the next ingest recomputes",
+                ) from WorkerTraceback(answer.traceback)
             return answer.run
-        if answer is not None:
-            raise IntelGraphError(
-                INTERNAL,
-                f"PageRank recompute of tenant {tenant_id} failed in its worker process "
-                f"({answer.error}); the previous scores are kept. See the traceback in the "
-                "log, fix the cause and the next ingest recomputes",
-            ) from ChildTraceback(answer.traceback)
-        child.join(_STOP_GRACE_SECONDS)
-        if self._is_closed:
-            raise _stopping(tenant_id)
-        raise IntelGraphError(
-            INTERNAL,
-            f"PageRank worker process for tenant {tenant_id} ended with exit code "
-            f"{child.exitcode} before answering (killed? out of memory?); the previous "
-            "scores are kept, and the next ingest recomputes",
-        )
+
+    def _live_worker(self, tenant_id: str) -> _Worker:
+        """The worker, started if there is none or it died since the last recompute."""
+        with self._state_lock:
+            if self._is_closed:
+                raise _stopping(tenant_id)
+            if self._worker is not None and not self._worker.process.is_alive():
+                self._worker.end()
+                self._worker = None
+            if self._worker is None:
+                self._worker = _Worker.start()
+            return self._worker
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._state_lock:
+            if self._worker is worker:
+                self._worker = None
+        worker.end()
 
 
-class ChildTraceback(Exception):
-    """The traceback of a failure in a worker process, chained to the error raised here."""
+class WorkerTraceback(Exception):
+    """The traceback of a failure in the worker process, chained to the error raised here."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -269,46 +276,83 @@ class ChildTraceback(Exception):
 
 
 @dataclass(frozen=True)
-class _ChildAnswer:
+class _Request:
+    job: RecomputeJob
+    database_url: str
+    tenant_id: str
+    computed_at: datetime
+    keep: int
+
+
+@dataclass(frozen=True)
+class _Answer:
     run: PagerankRun | None = None
     error: str = ""
     traceback: str = ""
 
 
-def _child_main(
-    job: RecomputeJob,
-    database_url: str,
-    tenant_id: str,
-    computed_at: datetime,
-    keep: int,
-    answer: Connection,
-) -> None:
-    """The child process: its own engine (same pragmas), the job, one answer back."""
-    try:
-        engine = create_store_engine(database_url)
-        try:
-            answer.send(_ChildAnswer(run=job(engine, tenant_id, computed_at, keep)))
-        finally:
-            engine.dispose()
-    except Exception as exc:  # everything goes back to the API process, which logs it
-        answer.send(
-            _ChildAnswer(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+@dataclass
+class _Worker:
+    """The worker process and the parent's end of its pipe."""
+
+    process: BaseProcess
+    connection: Connection
+
+    @classmethod
+    def start(cls) -> _Worker:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_worker_main,
+            args=(theirs,),
+            name="pagerank-worker",
+            daemon=True,  # ended with the API process
         )
-    finally:
-        answer.close()
+        process.start()
+        theirs.close()  # the worker holds the only other end: EOF here when it dies
+        return cls(process, ours)
+
+    def answer(self) -> _Answer | None:
+        """Wait (the interpreter lock released) for the answer; None if the worker died."""
+        wait([self.connection, self.process.sentinel])
+        if not self.connection.poll():
+            return None
+        answer: _Answer = self.connection.recv()
+        return answer
+
+    def end(self) -> None:
+        """Terminate the process (SIGTERM, then SIGKILL) and reap it."""
+        self.connection.close()
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(_STOP_GRACE_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
 
 
-_context_lock = threading.Lock()
-
-
-def _forkserver_context() -> BaseContext:
-    """The forkserver context with this module preloaded; spawn where there is none."""
-    with _context_lock:
-        if "forkserver" not in multiprocessing.get_all_start_methods():
-            return multiprocessing.get_context("spawn")
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        return context
+def _worker_main(connection: Connection) -> None:
+    """The worker process: one recompute per request, each with its own engine, until the
+    API process closes its end of the pipe (or dies)."""
+    while True:
+        try:
+            request: _Request = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            engine = create_store_engine(request.database_url)
+            try:
+                run = request.job(engine, request.tenant_id, request.computed_at, request.keep)
+            finally:
+                engine.dispose()
+            answer = _Answer(run=run)
+        except Exception as exc:  # everything goes back to the API process, which logs it
+            answer = _Answer(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        del request
+        try:
+            connection.send(answer)
+        except (BrokenPipeError, OSError):  # the API process is gone
+            return
 
 
 def _is_in_memory(engine: Engine) -> bool:

@@ -1,7 +1,7 @@
 """Debounced per-tenant work: run a job once a tenant has been quiet for a while.
 
 Used to recompute PageRank after ingests without recomputing after every batch. The job
-runs in this debouncer's thread; a job that does heavy work elsewhere (PageRank in a child
+runs in this debouncer's thread; a job that does heavy work elsewhere (PageRank in a worker
 process) gets ``on_stop`` to end that work, so stopping never waits for it.
 """
 
