@@ -34,7 +34,7 @@ from intelgraph.kernel.errors import (
     VALIDATION,
     IntelGraphError,
 )
-from intelgraph.kernel.ids import new_id
+from intelgraph.kernel.ids import new_ids
 from intelgraph.kernel.pagination import decode_cursor, encode_cursor
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import record_ingest_events
@@ -390,7 +390,8 @@ class _IngestPlan:
         self.updated_entities: list[dict[str, Any]] = []
         self.new_edges: list[repo.NewRelationshipRow] = []
         self.touched_edges: list[dict[str, Any]] = []
-        self.term_rows: list[tuple[str, str, str]] = []  # (tenant_id, term, entity_id)
+        self.term_rows: list[repo.TermRow] = []  # to insert: (tenant_id, term, entity_id)
+        self.stale_term_rows: list[repo.TermRow] = []  # re-ingested entities' old terms
         self.accepted_entities: list[EntityLine] = []
         self.accepted_rels: list[RelationshipLine] = []
         self.accepted_canonical: list[bytes] = []  # entities' canonical JSON, in order
@@ -410,8 +411,10 @@ class _IngestPlan:
                 )
                 continue
             self.latest[line.external_id] = _PreparedEntity(number, line)
-        for prepared in self.latest.values():
-            prepared.prepare(tenant_id)
+        for prepared, entity_id in zip(
+            self.latest.values(), new_ids("ent", len(self.latest)), strict=True
+        ):
+            prepared.prepare(tenant_id, entity_id)
 
     @property
     def entity_count(self) -> int:
@@ -436,11 +439,11 @@ class _IngestPlan:
         stored = repo.existing_by_external_id(conn, self.tenant_id, sorted(set(wanted)))
         for external_id, prepared in self.latest.items():
             self._plan_entity(prepared, stored.get(external_id))
-        for external_id, (entity_id, _) in stored.items():
-            self.ids.setdefault(external_id, entity_id)
+        for external_id, found in stored.items():
+            self.ids.setdefault(external_id, found[0])
         self._plan_relationships(conn)
 
-    def _plan_entity(self, prepared: _PreparedEntity, stored: tuple[str, str] | None) -> None:
+    def _plan_entity(self, prepared: _PreparedEntity, stored: repo.StoredEntity | None) -> None:
         line = prepared.line
         if stored is not None and stored[1] != line.type:
             self.errors.append(
@@ -458,8 +461,7 @@ class _IngestPlan:
             self.term_rows += prepared.term_rows
         else:
             entity_id = stored[0]
-            tenant_id = self.tenant_id
-            self.term_rows += [(tenant_id, term, entity_id) for _, term, _ in prepared.term_rows]
+            self._plan_term_changes(prepared, entity_id, stored[2], stored[3])
             self.updated_entities.append(
                 {
                     "b_id": entity_id,
@@ -474,6 +476,19 @@ class _IngestPlan:
         self.ids[line.external_id] = entity_id
         self.accepted_entities.append(line)
         self.accepted_canonical.append(prepared.canonical)
+
+    def _plan_term_changes(
+        self, prepared: _PreparedEntity, entity_id: str, old_label: str, old_attributes: str
+    ) -> None:
+        """Terms to delete and insert for a re-ingested entity: the difference between the
+        terms of what it stored and of what it becomes (none when neither changed)."""
+        if old_label == prepared.line.label and old_attributes == prepared.row[5]:
+            return  # the same text gives the same terms
+        old_terms = entity_terms(old_label, orjson.loads(old_attributes))
+        new_terms = prepared.terms
+        tenant_id = self.tenant_id
+        self.stale_term_rows += [(tenant_id, term, entity_id) for term in old_terms - new_terms]
+        self.term_rows += [(tenant_id, term, entity_id) for term in new_terms - old_terms]
 
     def _plan_relationships(self, conn: Connection) -> None:
         resolved: list[tuple[RelationshipLine, str, str]] = []
@@ -496,11 +511,12 @@ class _IngestPlan:
                 self.edge_ends.update((ends[0], ends[1]))
         stored = repo.existing_edges(conn, self.tenant_id, [f for _, f, _ in resolved])
         seen: dict[tuple[str, str, str], str] = {}
+        fresh_ids = iter(new_ids("rel", len(resolved)))  # some stay unused: edges that exist
         for rel, from_id, to_id in resolved:
             key = (from_id, rel.type.value, to_id)
             existing = stored.get(key) or seen.get(key)
             if existing is None:
-                rel_id = new_id("rel")
+                rel_id = next(fresh_ids)
                 seen[key] = rel_id
                 self.new_edges.append(
                     (
@@ -529,8 +545,7 @@ class _IngestPlan:
         tenant_id = self.tenant_id
         repo.insert_entities(conn, self.new_entities, self.now)
         repo.update_entities(conn, tenant_id, self.updated_entities)
-        updated_ids = [row["b_id"] for row in self.updated_entities]
-        repo.replace_terms(conn, tenant_id, updated_ids, self.term_rows)
+        repo.write_terms(conn, self.stale_term_rows, self.term_rows)
         repo.insert_relationships(conn, self.new_edges, self.now)
         repo.touch_relationships(conn, tenant_id, self.touched_edges)
 
@@ -570,19 +585,19 @@ class _PreparedEntity:
     The id is drawn here too: unused when the entity turns out to exist already.
     """
 
-    __slots__ = ("canonical", "line", "number", "row", "term_rows")
+    __slots__ = ("canonical", "line", "number", "row", "term_rows", "terms")
 
     def __init__(self, number: int, line: EntityLine) -> None:
         self.number = number
         self.line = line
         self.row: repo.NewEntityRow
-        self.term_rows: list[tuple[str, str, str]] = []
+        self.terms: set[str] = set()
+        self.term_rows: list[repo.TermRow] = []
         self.canonical = b""
 
-    def prepare(self, tenant_id: str) -> None:
+    def prepare(self, tenant_id: str, entity_id: str) -> None:
         """Done once per external_id (the last line of a batch wins)."""
         line = self.line
-        entity_id = new_id("ent")
         self.row = (
             tenant_id,
             entity_id,
@@ -594,6 +609,6 @@ class _PreparedEntity:
             line.source,
             repo.json_text(line.purposes),
         )
-        terms = entity_terms(line.label, line.attributes)
+        self.terms = terms = entity_terms(line.label, line.attributes)
         self.term_rows = [(tenant_id, term, entity_id) for term in terms]
         self.canonical = canonical_json(line.canonical())

@@ -96,7 +96,8 @@ entity_terms = Table(
     Column("entity_id", String(40), nullable=False),
     PrimaryKeyConstraint("tenant_id", "term", "entity_id"),
 )
-Index("ix_entity_terms_entity", entity_terms.c.tenant_id, entity_terms.c.entity_id)
+# No (tenant_id, entity_id) index (dropped by migration 0012): a re-ingest deletes an
+# entity's old terms by this key, recomputed from its stored label and attributes.
 
 relationships = Table(
     "relationships",
