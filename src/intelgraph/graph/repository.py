@@ -482,12 +482,21 @@ def search_entity_ids(
 ) -> tuple[list[Entity], int]:
     """Entities having, for every prefix, a term starting with it; ordered by id."""
     conditions = [entities.c.tenant_id == tenant_id]
+    is_postgres = conn.dialect.name == "postgresql"
     for prefix in prefixes:
         matching = select(entity_terms.c.entity_id).where(
             entity_terms.c.tenant_id == tenant_id,
             entity_terms.c.term >= prefix,
             entity_terms.c.term < prefix_upper_bound(prefix),
         )
+        if is_postgres:
+            # DISTINCT makes PostgreSQL read each prefix's term range once. As a plain
+            # semi-join it re-read the range for every candidate entity (entity_id, the
+            # key's last column, cannot narrow a range on term): with no entity_id index
+            # (migration 0012) two prefixes took 0.3 s on 100,000 entities, 16 s before
+            # the table was analysed; now 5 ms and 50 ms. SQLite reads each range once
+            # either way and is slower with DISTINCT on short prefixes.
+            matching = matching.distinct()
         conditions.append(entities.c.entity_id.in_(matching))
     if types:
         conditions.append(entities.c.type.in_(list(types)))

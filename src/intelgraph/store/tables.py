@@ -95,6 +95,8 @@ entity_terms = Table(
     ),
     Column("entity_id", String(40), nullable=False),
     PrimaryKeyConstraint("tenant_id", "term", "entity_id"),
+    # Migration 0012: the rows are their key, so on SQLite the key is the table.
+    sqlite_with_rowid=False,
 )
 # No (tenant_id, entity_id) index (dropped by migration 0012): a re-ingest deletes an
 # entity's old terms by this key, recomputed from its stored label and attributes.
