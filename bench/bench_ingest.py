@@ -4,11 +4,15 @@ Over real HTTP: ``intelgraph serve`` in a subprocess (one worker unless --worker
 created through POST /v1/admin/tenants, and an httpx load generator in this process that
 posts the batches one after another on a keep-alive connection (``--concurrency`` > 1 keeps
 that many batches in flight). Then the same batches in process (``parse_ndjson`` +
-``services.graph.ingest``) to show the HTTP overhead, and a cProfile of one in-process run.
+``services.graph.ingest``) to show the HTTP overhead, followed there by a re-ingest of the
+first ``--reingest`` batches (every line an update of a stored entity: the upsert path, whose
+search terms change only where the text did), and a cProfile of one in-process run.
 
 CPU is reported per 1,000 entities for each process that works: the server (or this
 process, in process) and, on PostgreSQL, the database's own backends. Wall-clock rates depend
-on what else the machine runs (its load is in the header); CPU per 1,000 much less so.
+on what else the machine runs (its load is in the header); CPU per 1,000 much less so. In
+process, the kernel's share of the CPU is shown too: on SQLite it is mostly the WAL pages a
+commit writes and the checkpoint copies.
 
 Prints figures; never passes or fails. Targets: >= 20,000 entities/s on SQLite and
 >= 10,000 entities/s on PostgreSQL over HTTP.
@@ -21,12 +25,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,6 +69,7 @@ class Run:
     client_cpu: float = 0.0
     parse_seconds: float = 0.0
     own_cpu: float = 0.0
+    own_system_cpu: float = 0.0
     db_cpu: float = 0.0
 
     @property
@@ -90,7 +97,8 @@ class Run:
         if self.own_cpu:
             print(
                 f"    CPU: {self.own_cpu:.2f} s in this process "
-                f"({self.own_cpu * per_1000:.1f} ms per 1,000 entities)"
+                f"({self.own_cpu * per_1000:.1f} ms per 1,000 entities, of which "
+                f"{self.own_system_cpu * per_1000:.1f} ms in the kernel)"
             )
         if self.db_cpu:
             print(
@@ -176,10 +184,14 @@ def timed_posts(
 
 
 def in_process_run(
-    backend: str, bodies: Sequence[bytes], warmup: bytes, profile_path: Path | None = None
-) -> Run:
-    from intelgraph.graph.ingest import parse_ndjson
-
+    backend: str,
+    bodies: Sequence[bytes],
+    warmup: bytes,
+    profile_path: Path | None = None,
+    reingest: int = 0,
+) -> tuple[Run, Run | None]:
+    """The batches ingested in this process; then, with ``reingest``, that many of them again
+    into the same tenant (every line an update), as a second Run."""
     try:  # what the server factory does after start-up (the collector skips start-up objects)
         from intelgraph.obs.gc_pauses import freeze_startup_heap
     except ImportError:
@@ -191,45 +203,73 @@ def in_process_run(
         services = in_process(url, workdir / "data")
         checkpointer = getattr(services, "checkpointer", None)  # as `serve` runs it
         try:
+            from intelgraph.graph.ingest import parse_ndjson
+
             principal = tenant_principal(services)
             if checkpointer is not None:
                 checkpointer.start()
             services.graph.ingest(principal, parse_ndjson(warmup))
             if freeze_startup_heap is not None:
                 freeze_startup_heap()
-            database = DatabaseCpu(url)
-            database.start()
+            label = f"in-process {backend}" + (" under cProfile" if profile_path else "")
             profiler = cProfile.Profile() if profile_path else None
-            latencies: list[float] = []
-            parse = Stopwatch()
-            total = Stopwatch()
-            with total.running():
-                if profiler:
-                    profiler.enable()
-                for body in bodies:
-                    started = time.perf_counter()
-                    with parse.running():
-                        batch = parse_ndjson(body)
-                    services.graph.ingest(principal, batch)
-                    latencies.append(time.perf_counter() - started)
-                if profiler:
-                    profiler.disable()
-            database.stop()
+            run = timed_ingests(label, services, principal, url, bodies, profiler)
             if profiler and profile_path:
                 profiler.dump_stats(str(profile_path))
+            updates = None
+            if reingest:
+                updates = timed_ingests(
+                    f"in-process {backend} re-ingest (updates of stored entities)",
+                    services,
+                    principal,
+                    url,
+                    bodies[:reingest],
+                )
         finally:
             if checkpointer is not None:
                 checkpointer.stop()
             services.engine.dispose()
-    entities = sum(body.count(b"\n") for body in bodies)
-    label = f"in-process {backend}" + (" under cProfile" if profile_path else "")
+    return run, updates
+
+
+def timed_ingests(
+    label: str,
+    services: Any,
+    principal: Any,
+    url: str,
+    bodies: Sequence[bytes],
+    profiler: cProfile.Profile | None = None,
+) -> Run:
+    """Parse and ingest ``bodies`` one after another: wall, CPU (and its kernel share), and
+    the database's CPU on PostgreSQL."""
+    from intelgraph.graph.ingest import parse_ndjson
+
+    database = DatabaseCpu(url)
+    database.start()
+    latencies: list[float] = []
+    parse = Stopwatch()
+    total = Stopwatch()
+    system_before = os.times().system
+    with total.running():
+        if profiler:
+            profiler.enable()
+        for body in bodies:
+            started = time.perf_counter()
+            with parse.running():
+                batch = parse_ndjson(body)
+            services.graph.ingest(principal, batch)
+            latencies.append(time.perf_counter() - started)
+        if profiler:
+            profiler.disable()
+    database.stop()
     return Run(
         label,
-        entities,
+        sum(body.count(b"\n") for body in bodies),
         total.wall,
         latencies,
         parse_seconds=parse.wall,
         own_cpu=total.cpu,
+        own_system_cpu=os.times().system - system_before,
         db_cpu=database.seconds,
     )
 
@@ -255,6 +295,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--concurrency", type=int, default=1, help="batches in flight")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--reingest", type=int, default=20, help="batches re-ingested in process (updates)"
+    )
     args = parser.parse_args()
     n_batches = args.batches or (20 if args.quick else 100)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -281,7 +324,7 @@ def main() -> None:
         run = over_http(backend, bodies, warmup, args.workers, args.concurrency)
         run.report(TARGETS.get(backend))
         results[backend] = run
-        local = in_process_run(backend, bodies, warmup)
+        local, updates = in_process_run(backend, bodies, warmup, reingest=args.reingest)
         local.report()
         per_batch = (run.seconds - local.seconds) / len(bodies) * 1e3
         cpu_per_batch = (run.server_cpu - local.own_cpu) / len(bodies) * 1e3
@@ -289,14 +332,17 @@ def main() -> None:
             f"  HTTP overhead: wall {run.seconds / local.seconds:.2f}x the in-process time "
             f"({per_batch:+.1f} ms per batch); CPU {cpu_per_batch:+.1f} ms per batch "
             "(server process vs this process; on PostgreSQL the database's own CPU is in "
-            "neither)\n"
+            "neither)"
         )
+        if updates is not None:
+            updates.report()
+        print()
     if not args.no_profile and backends:
         backend = backends[0]
         print(f"[cProfile: in-process {backend}, {len(bodies)} batches]")
         with scratch_dir("ingest-profile") as workdir:
             path = workdir / "ingest.prof"
-            in_process_run(backend, bodies, warmup, profile_path=path).report()
+            in_process_run(backend, bodies, warmup, profile_path=path)[0].report()
             print_profile(path, 30 if not args.quick else 20)
     print("\nsummary (HTTP, entities/s):")
     for backend, run in results.items():

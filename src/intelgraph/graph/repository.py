@@ -314,23 +314,27 @@ def insert_entities(conn: Connection, rows: Sequence[NewEntityRow], at: datetime
     _bulk_insert(conn, entities, _ENTITY_COLUMNS, [row + stamp for row in rows])
 
 
-def update_entities(conn: Connection, tenant_id: str, rows: list[dict[str, Any]]) -> None:
-    """Replace label, attributes, confidence, source, purposes of existing entities."""
+UpdatedEntityRow = tuple[str, str, float, str | None, str, str, str]
+"""(label, attributes JSON text, confidence, source, purposes JSON text, tenant_id,
+entity_id): new contents of an existing entity, in ``_UPDATE_ENTITY`` parameter order."""
+
+_UPDATE_ENTITY = (
+    "UPDATE entities SET label = {p}, attributes = {p}, confidence = {p}, source = {p}, "
+    "purposes = {p}, updated_at = {p} WHERE tenant_id = {p} AND entity_id = {p}"
+)
+
+
+def update_entities(conn: Connection, rows: Sequence[UpdatedEntityRow], at: datetime) -> None:
+    """Replace label, attributes, confidence, source, purposes of existing entities, updated
+    ``at``. Through the driver, like the inserts: the JSON text stored is the inserts' own,
+    so an unchanged re-ingest is recognised by comparing it (and SQLAlchemy's per-row
+    parameter processing cost more than the updates)."""
     if not rows:
         return
-    statement = (
-        update(entities)
-        .where(entities.c.tenant_id == tenant_id, entities.c.entity_id == bindparam("b_id"))
-        .values(
-            label=bindparam("label"),
-            attributes=bindparam("attributes"),
-            confidence=bindparam("confidence"),
-            source=bindparam("source"),
-            purposes=bindparam("purposes"),
-            updated_at=bindparam("updated_at"),
-        )
-    )
-    conn.execute(statement, rows)
+    stamp = _bound_time(conn, entities.c.updated_at, at)
+    placeholder = "%s" if conn.dialect.name == "postgresql" else "?"
+    statement = _UPDATE_ENTITY.format(p=placeholder)
+    conn.exec_driver_sql(statement, [(*row[:5], stamp, *row[5:]) for row in rows])
 
 
 TermRow = tuple[str, str, str]

@@ -3,6 +3,11 @@
 Terms are case-folded with accents removed (``Zoë`` → ``zoe``, ``Москва`` → ``москва``);
 the prefix range ``[t, t⁺)`` assumes code-point order, which the ``term`` column's binary
 collation gives on SQLite and PostgreSQL (see migration 0006).
+
+A re-ingest finds an entity's stored terms by recomputing ``entity_terms`` from its stored
+label and attributes (entity_terms has no entity_id index, migration 0012). So the terms
+must stay a function of those two alone, and a change to what they yield needs a migration
+that rebuilds the stored terms; otherwise old rows would outlive the entities' changes.
 """
 
 from __future__ import annotations

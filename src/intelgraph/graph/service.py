@@ -387,7 +387,7 @@ class _IngestPlan:
         self.batch = batch
         self.errors: list[LineError] = list(batch.errors)
         self.new_entities: list[repo.NewEntityRow] = []
-        self.updated_entities: list[dict[str, Any]] = []
+        self.updated_entities: list[repo.UpdatedEntityRow] = []
         self.new_edges: list[repo.NewRelationshipRow] = []
         self.touched_edges: list[dict[str, Any]] = []
         self.term_rows: list[repo.TermRow] = []  # to insert: (tenant_id, term, entity_id)
@@ -462,16 +462,9 @@ class _IngestPlan:
         else:
             entity_id = stored[0]
             self._plan_term_changes(prepared, entity_id, stored[2], stored[3])
+            row = prepared.row  # its JSON texts; its id is unused
             self.updated_entities.append(
-                {
-                    "b_id": entity_id,
-                    "label": line.label,
-                    "attributes": line.attributes,
-                    "confidence": line.confidence,
-                    "source": line.source,
-                    "purposes": line.purposes,
-                    "updated_at": self.now,
-                }
+                (line.label, row[5], line.confidence, line.source, row[8], row[0], entity_id)
             )
         self.ids[line.external_id] = entity_id
         self.accepted_entities.append(line)
@@ -544,14 +537,14 @@ class _IngestPlan:
         """Store the planned rows (one bulk statement per table)."""
         tenant_id = self.tenant_id
         repo.insert_entities(conn, self.new_entities, self.now)
-        repo.update_entities(conn, tenant_id, self.updated_entities)
+        repo.update_entities(conn, self.updated_entities, self.now)
         repo.write_terms(conn, self.stale_term_rows, self.term_rows)
         repo.insert_relationships(conn, self.new_edges, self.now)
         repo.touch_relationships(conn, tenant_id, self.touched_edges)
 
     def touched_entity_ids(self) -> list[str]:
         ids = [row[1] for row in self.new_entities]
-        ids += [row["b_id"] for row in self.updated_entities]
+        ids += [row[6] for row in self.updated_entities]
         return ids
 
     def changed_entity_ids(self) -> list[str]:
