@@ -13,6 +13,7 @@ from intelgraph.kernel.clock import ManualClock
 from intelgraph.obs.metrics import Metrics
 from intelgraph.quotas.decisions import QuotaDecision
 from intelgraph.quotas.limiter import create_quota_engine, seconds_to_utc_midnight
+from intelgraph.quotas.windows import _Log
 from intelgraph.tenants.plans import LimitName
 
 ENGINE = create_quota_engine(ManualClock(), Metrics())
@@ -83,3 +84,19 @@ def test_retry_after_for_egress_lands_on_the_next_utc_midnight(moment: datetime)
     assert landing - timedelta(seconds=1) < datetime.combine(
         landing.date(), datetime.min.time(), UTC
     )
+
+
+def test_an_admitted_charge_never_reports_a_reset_longer_than_its_window() -> None:
+    # (t + 60) - t is 60 plus float rounding for many t; rounded up that said "t=61" in a
+    # 60 s window (seen in CI). Pick such a t and charge at exactly it.
+    t = next(k / 10 for k in range(1, 100_000) if (k / 10 + 60.0) - k / 10 > 60.0)
+    state = _Log().charge(t, 60.0, 10, 1)
+    assert state.is_acquired and state.reset_seconds() == 60
+
+
+def test_a_refused_charge_never_reports_a_reset_longer_than_its_window() -> None:
+    t = next(k / 10 for k in range(1, 100_000) if (k / 10 + 60.0) - k / 10 > 60.0)
+    log = _Log()
+    log.charge(t, 60.0, 1, 1)
+    state = log.charge(t, 60.0, 1, 1)
+    assert not state.is_acquired and state.reset_seconds() == 60

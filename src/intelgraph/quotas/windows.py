@@ -89,7 +89,9 @@ class _Log:
                 charges.append((now, cost))
                 self.total += cost
             # Every logged charge costs at least 1: the oldest one frees the next unit.
-            reset_after = charges[0][0] + window - now if charges else 0.0
+            # min(): (t + window) - now is window plus float rounding when t == now (a
+            # reset of 61 s in a 60 s window), or more if a concurrent charge was stamped later.
+            reset_after = min(window, charges[0][0] + window - now) if charges else 0.0
             return WindowState(True, quota - self.total, reset_after)
         need = self.total + cost - quota
         freed = 0
@@ -98,7 +100,7 @@ class _Log:
             if freed >= need:
                 break
             freed += amount
-            reset_after = at + window - now
+            reset_after = min(window, at + window - now)
         return WindowState(admitted, max(0, quota - self.total), reset_after)
 
 
