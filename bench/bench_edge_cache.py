@@ -72,6 +72,7 @@ from harness import (
     print_header,
     scratch_database,
     scratch_dir,
+    send_on_schedule,
 )
 
 GET_ENTITY = "getEntityById:v1"
@@ -287,15 +288,7 @@ async def generate_open(plan: dict[str, Any]) -> Outcome:
         gc.freeze()  # the generator's own collector must not stall the schedule
         server_cpu0, client_cpu0 = cpu_seconds(plan["server_pids"]), time.process_time()
         start = loop.time() + 0.05
-        for n, path in enumerate(paths):
-            scheduled = start + n / rate
-            delay = scheduled - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                outcome.max_lag = max(outcome.max_lag, -delay)
-            queue.put_nowait((path, scheduled))
-            outcome.sent += 1
+        outcome.sent, outcome.max_lag = await send_on_schedule(paths, rate, start, queue)
         for _ in workers:
             queue.put_nowait(None)
         await asyncio.gather(*workers)

@@ -52,6 +52,7 @@ from harness import (
     print_header,
     scratch_database,
     scratch_dir,
+    send_on_schedule,
 )
 
 ENTITY_QUERY = (
@@ -214,15 +215,7 @@ async def open_loop(
         gc.freeze()  # the generator's own collector must not stall the schedule
         server_cpu0, client_cpu0 = cpu_seconds(server.pids()), time.process_time()
         start = loop.time() + 0.05
-        for n, body in enumerate(bodies):
-            scheduled = start + n / rate
-            delay = scheduled - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                sample.max_lag = max(sample.max_lag, -delay)
-            queue.put_nowait((body, scheduled))
-            sample.sent += 1
+        sample.sent, sample.max_lag = await send_on_schedule(bodies, rate, start, queue)
         for _ in workers:
             queue.put_nowait(None)
         await asyncio.gather(*workers)

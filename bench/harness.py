@@ -6,6 +6,7 @@ Benchmarks print figures and never fail on time; this module only sets the stage
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -22,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -82,6 +83,31 @@ class Stopwatch:
         finally:
             self.wall += time.perf_counter() - wall
             self.cpu += time.process_time() - cpu
+
+
+T = TypeVar("T")
+
+
+async def send_on_schedule(
+    items: Sequence[T], rate: float, start: float, queue: asyncio.Queue[tuple[T, float] | None]
+) -> tuple[int, float]:
+    """Open loop: put item n on ``queue`` at loop time ``start + n / rate`` with that time.
+
+    Lanes take ``(item, scheduled)`` and measure latency from ``scheduled``, so a stalled
+    server cannot slow the sender down and hide its own stalls (coordinated omission).
+    Returns (items sent, the most the sender itself fell behind schedule, in seconds).
+    """
+    loop = asyncio.get_running_loop()
+    max_lag = 0.0
+    for n, item in enumerate(items):
+        scheduled = start + n / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            max_lag = max(max_lag, -delay)
+        queue.put_nowait((item, scheduled))
+    return len(items), max_lag
 
 
 def percentiles(values: Sequence[float], points: Sequence[float] = (50, 95, 99)) -> list[float]:
