@@ -66,6 +66,7 @@ from harness import (
     generator_source,
     graph_edges,
     in_process,
+    lane_client,
     machine_load,
     ndjson,
     percentiles,
@@ -233,16 +234,6 @@ def check_answer(response: httpx.Response, path: str) -> str | None:
     return None
 
 
-def new_lane_client(base_url: str, api_key: str, headers: dict[str, str]) -> httpx.AsyncClient:
-    """One keep-alive connection per lane, so httpx's pool never queues requests."""
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers=bearer(api_key) | headers,
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        timeout=10.0,
-    )
-
-
 async def generate_open(plan: dict[str, Any]) -> Outcome:
     """Release ``plan["paths"]`` at ``plan["rate"]`` per second whatever the answers do.
 
@@ -254,7 +245,7 @@ async def generate_open(plan: dict[str, Any]) -> Outcome:
     rate: float = plan["rate"]
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
-    clients = [new_lane_client(plan["url"], plan["key"], {}) for _ in range(plan["lanes"])]
+    clients = [lane_client(plan["url"], bearer(plan["key"])) for _ in range(plan["lanes"])]
     start = 0.0
 
     async def lane(client: httpx.AsyncClient) -> None:
@@ -307,7 +298,8 @@ async def generate_closed(plan: dict[str, Any]) -> dict[str, Any]:
     answer arrived, for ``plan["seconds"]``: the wrk stand-in."""
     loop = asyncio.get_running_loop()
     clients = [
-        new_lane_client(plan["url"], plan["key"], plan["headers"]) for _ in range(plan["lanes"])
+        lane_client(plan["url"], bearer(plan["key"]) | plan["headers"])
+        for _ in range(plan["lanes"])
     ]
     statuses: dict[str, int] = {}
     latencies: list[float] = []

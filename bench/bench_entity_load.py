@@ -45,6 +45,7 @@ from harness import (
     cpu_seconds,
     create_tenant,
     generator_source,
+    lane_client,
     latency_line,
     ndjson_batches,
     percentiles,
@@ -93,17 +94,6 @@ def load_entities(server: Server, api_key: str, count: int) -> list[str]:
             response.raise_for_status()
             ids += response.json()["ids"].values()
     return ids[:count]
-
-
-def new_client(server: Server, api_key: str) -> httpx.AsyncClient:
-    """One keep-alive connection: each lane gets its own client, so httpx's pool never
-    queues (its bookkeeping grows with queued requests and would load the client)."""
-    return httpx.AsyncClient(
-        base_url=server.url,
-        headers=bearer(api_key) | {"content-type": "application/json"},
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        timeout=10.0,
-    )
 
 
 async def post_entity(client: httpx.AsyncClient, body: bytes) -> str | None:
@@ -237,7 +227,8 @@ async def closed_loop(
 ) -> tuple[Sample, float, float, float]:
     """``connections`` lanes, each sending its next request when the last one answered."""
     sample = Sample()
-    clients = [new_client(server, api_key) for _ in range(connections)]
+    headers = bearer(api_key) | {"content-type": "application/json"}
+    clients = [lane_client(server.url, headers) for _ in range(connections)]
     loop = asyncio.get_running_loop()
     deadline = 0.0
 

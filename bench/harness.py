@@ -110,6 +110,17 @@ async def send_on_schedule(
     return len(items), max_lag
 
 
+def lane_client(base_url: str, headers: dict[str, str], timeout: float = 10.0) -> httpx.AsyncClient:
+    """One keep-alive connection: each lane of a loop gets its own client, so httpx's pool
+    never queues (its bookkeeping grows with queued requests and would load the client)."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        timeout=timeout,
+    )
+
+
 def percentiles(values: Sequence[float], points: Sequence[float] = (50, 95, 99)) -> list[float]:
     """Nearest-rank percentiles of ``values`` (nan for an empty sample)."""
     if not values:

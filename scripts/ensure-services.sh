@@ -41,4 +41,21 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   [ -n "$added_policy" ] && $as_root rm -f "$policy"
   command -v promtool >/dev/null 2>&1 || { echo "error: could not install Prometheus (apt-get install prometheus failed; are you root?)" >&2; exit 1; }
 fi
-echo "services: PostgreSQL and Redis are up; $(prometheus --version 2>/dev/null | head -1)"
+# Varnish (Debian's `varnish` package): the shared-cache test starts its own varnishd on a free
+# port in front of the service. Install only, the same way as Prometheus (no Debian service).
+if ! command -v varnishd >/dev/null 2>&1 && [ ! -x /usr/sbin/varnishd ]; then
+  echo "Varnish is missing; installing Debian's varnish package" >&2
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root="sudo -n"
+  policy=/usr/sbin/policy-rc.d
+  added_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null && $as_root chmod 755 "$policy" && added_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $as_root apt-get install -y --no-install-recommends varnish >/dev/null \
+    || { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends varnish >/dev/null; }
+  [ -n "$added_policy" ] && $as_root rm -f "$policy"
+  [ -x /usr/sbin/varnishd ] || { echo "error: could not install Varnish (apt-get install varnish failed; are you root?)" >&2; exit 1; }
+fi
+echo "services: PostgreSQL and Redis are up; $(prometheus --version 2>/dev/null | head -1); $(/usr/sbin/varnishd -V 2>&1 | head -1)"

@@ -18,10 +18,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from intelgraph.api.admin_http import AdminApi
 from intelgraph.api.billing_http import BillingApi
+from intelgraph.api.budget import BudgetLimits
 from intelgraph.api.cache_http import EdgeCacheApi
 from intelgraph.api.er_http import EntityResolutionApi
 from intelgraph.api.evolution_http import EvolutionApi
@@ -36,9 +37,11 @@ from intelgraph.api.graphql_http import (
 from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint, charge_ingest
 from intelgraph.api.limits import QueryLimits
-from intelgraph.api.persisted import PersistedQueryRegistry
+from intelgraph.api.off_loop import OffLoopRunner
+from intelgraph.api.persisted import PersistedQueryCaps, PersistedQueryRegistry
 from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
+from intelgraph.api.tenant_concurrency import TenantConcurrency
 from intelgraph.billing.adapters import AdapterConfig, build_adapters
 from intelgraph.billing.customers import BillingCustomers
 from intelgraph.billing.exports import UsageExporter
@@ -49,12 +52,15 @@ from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware, PrincipalCache
+from intelgraph.gateway.cache_headers import CacheHeadersMiddleware
 from intelgraph.gateway.edgecache.factory import create_edge_cache
 from intelgraph.gateway.edgecache.middleware import EdgeCacheMiddleware
 from intelgraph.gateway.edgecache.service import EdgeCache
 from intelgraph.gateway.metering import MeteringMiddleware
 from intelgraph.gateway.quotas import QuotaMiddleware
+from intelgraph.gateway.request_limits import RequestLimitsMiddleware
 from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
+from intelgraph.gateway.storable_url import StorableUrlMiddleware
 from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.pagerank_worker import PagerankProcessRunner
 from intelgraph.graph.service import GraphService
@@ -68,6 +74,7 @@ from intelgraph.kernel.errors import (
     VALIDATION,
     IntelGraphError,
 )
+from intelgraph.kernel.private_files import tighten_tree
 from intelgraph.metering.ledger import LedgerFlusher
 from intelgraph.metering.meters import UsageMeters
 from intelgraph.metering.service import MeteringService
@@ -120,6 +127,7 @@ class Services:
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     """Wire the services for ``settings``; migrates the database to the newest schema."""
     clock = clock or SystemClock()
+    tighten_tree(settings.data_dir)  # an install from before files were made private
     engine = create_store_engine(settings.database_url)
     migrate.upgrade_if_behind(engine)
     policy = PolicyEngine()
@@ -159,7 +167,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     quotas = create_quota_engine(clock, metrics, settings.redis_url)
     limits = CachedLimits(entitlements.effective_limits, clock, ttl_seconds=5.0)
     entitlements.on_limits_changed(limits.invalidate)
-    persisted_queries = PersistedQueryRegistry(engine, clock)
+    persisted_queries = PersistedQueryRegistry(
+        engine,
+        clock,
+        PersistedQueryCaps(settings.persisted_max_operations, settings.persisted_max_bytes),
+    )
     persisted_queries.load_manifest()
     edge_cache = create_edge_cache(settings, engine, clock, persisted_queries, policy, metrics)
     # Purged before the write is acknowledged; PageRank purges its graph-derived operations.
@@ -267,12 +279,23 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services = services or build_services(settings or Settings())
     settings = services.settings
     limits = QueryLimits(
-        settings.graphql_max_depth, settings.graphql_max_cost, settings.graphql_max_list
+        max_depth=settings.graphql_max_depth,
+        max_cost=settings.graphql_max_cost,
+        max_list=settings.graphql_max_list,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        max_root_fields=settings.graphql_max_root_fields,
+        max_directives=settings.graphql_max_directives,
+        max_introspection_depth=settings.graphql_max_introspection_depth,
     )
     executors = {
         version: GraphQLExecutor(schema, limits, settings.graphql_document_cache_size)
         for version, schema in build_schemas().items()
     }
+    # GraphQL work runs in worker threads, a bounded share per tenant (ADR 012).
+    off_loop = OffLoopRunner(
+        settings.graphql_threads, TenantConcurrency(settings.graphql_tenant_concurrency)
+    )
     graphql = GraphQLEndpoint(
         executors,
         services.graph,
@@ -283,6 +306,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         functools.partial(charge_ingest, services.quotas, services.limits),
         services.er,
         services.edge_cache,
+        budget_limits=BudgetLimits(
+            settings.graphql_timeout_seconds, settings.graphql_max_response_bytes
+        ),
+        off_loop=off_loop,
     )
     health = HealthApi(services.engine, services.metrics)
     admin = AdminApi(
@@ -338,6 +365,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.pagerank_jobs.stop()
         services.edge_cache.stop()
         services.checkpointer.stop()
+        off_loop.close()  # GraphQL worker threads end once idle
         services.engine.dispose()
 
     app = Starlette(
@@ -351,6 +379,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     app.state.executors = executors
+    app.state.graphql_off_loop = off_loop
     # Innermost: a hit is still charged (quota), metered (api call + egress bytes).
     app.add_middleware(EdgeCacheMiddleware, cache=services.edge_cache)
     app.add_middleware(MeteringMiddleware, meters=services.meters)
@@ -363,7 +392,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     principals = PrincipalCache(services.clock, settings.authn_cache_seconds)
     services.entitlements.on_limits_changed(lambda _tenant_id: principals.clear())
     app.add_middleware(AuthenticationMiddleware, tenants=services.tenants, principals=principals)
+    # Before authentication: a path or query with %00 or a lone surrogate never reaches a store.
+    app.add_middleware(StorableUrlMiddleware)
+    # Outside authentication: its 401s get no-store too; it reads the principal authn set.
+    app.add_middleware(CacheHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware, metrics=services.metrics)
+    # Outermost: an over-long URL or header set is refused before any other work.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+    )
     return app
 
 
@@ -399,15 +439,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         err = IntelGraphError(ROUTE_NOT_FOUND, f"no route {request.url.path}; see the API guide")
     elif exc.status_code == 405:
+        allowed = _allowed_methods(request)
         err = IntelGraphError(
-            METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.url.path}"
+            METHOD_NOT_ALLOWED,
+            f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+            {"allowedMethods": allowed},
+            {"Allow": ", ".join(allowed)},
         )
     else:
         err = IntelGraphError(VALIDATION, str(exc.detail))
+    err.headers = {**(exc.headers or {}), **err.headers}
     return error_response(err, request_id_of(request.scope))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette's Allow names one route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
     err = IntelGraphError(INTERNAL, "internal error; the request id is in the server logs")
+    # Answered outside the gateway stages (Starlette's ServerErrorMiddleware): say it here.
+    err.headers["Cache-Control"] = "no-store"
     return error_response(err, request_id_of(request.scope))

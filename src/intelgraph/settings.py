@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(
         16 * 1024 * 1024, description="Largest accepted ingest body in bytes (larger = 413)"
     )
+    max_url_bytes: int = Field(
+        8_192, description="Longest accepted request path plus query string in bytes (longer = 414)"
+    )
+    max_header_bytes: int = Field(
+        8_192,
+        description="Largest accepted total of request header lines in bytes, as sent "
+        "(larger = 431); below the HTTP server's own limits so the answer is a coded error",
+    )
+    max_header_count: int = Field(
+        64, description="Most request headers accepted (more = 431); the server allows 100"
+    )
     idempotency_ttl_seconds: int = Field(
         86_400, description="How long an Idempotency-Key replays its first answer"
     )
@@ -54,8 +65,58 @@ class Settings(BaseSettings):
         50_000, description="Largest estimated GraphQL cost (fields x list sizes) accepted"
     )
     graphql_max_list: int = Field(500, description="Largest `limit` argument accepted")
+    graphql_max_tokens: int = Field(
+        1_000,
+        description="Most lexical tokens (and, separately, comments) in a GraphQL document; "
+        "parsing stops there (the standard introspection query has 163 to 183)",
+    )
+    graphql_max_aliases: int = Field(
+        15, description="Most aliases in a GraphQL operation, fragments expanded"
+    )
+    graphql_max_root_fields: int = Field(
+        20, description="Most root fields in a GraphQL operation, fragments expanded"
+    )
+    graphql_max_directives: int = Field(
+        50, description="Most directives in a GraphQL operation, fragments expanded"
+    )
+    graphql_max_introspection_depth: int = Field(
+        20,
+        description="Deepest `__schema`/`__type` subtree accepted (introspection is left out "
+        "of INTELGRAPH_GRAPHQL_MAX_DEPTH; the standard introspection query needs 15)",
+    )
+    graphql_timeout_seconds: float = Field(
+        10.0,
+        description="Time budget of one GraphQL request, from its arrival: a query still "
+        "running then is stopped and answered 504 QUERY_TIMEOUT (a started mutation finishes)",
+    )
+    graphql_max_response_bytes: int = Field(
+        10 * 1024 * 1024,
+        description="Largest GraphQL answer in bytes: a query whose answer grows past it is "
+        "stopped and answered 400 RESPONSE_TOO_LARGE",
+    )
+    graphql_threads: int = Field(
+        16,
+        description="GraphQL requests one worker process runs at once, each in a worker "
+        "thread off the event loop; more wait for a thread, within their time budget",
+    )
+    graphql_tenant_concurrency: int = Field(
+        8,
+        description="Worker threads one tenant's GraphQL requests may use at once per worker "
+        "process; its further requests wait for its own, so other tenants find threads free "
+        "(0 = no bound)",
+    )
     graphql_document_cache_size: int = Field(
         1024, description="Parsed+validated GraphQL documents kept, by sha256 of the text"
+    )
+    persisted_max_operations: int = Field(
+        1_000,
+        description="Most persisted operations one tenant may hold (APQ, registrations, "
+        "rewrites and manifests registered for it; the platform scope has the same cap)",
+    )
+    persisted_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Most bytes of document text one tenant's persisted operations may hold "
+        "(UTF-8; the platform scope has the same cap)",
     )
     pagerank_debounce_seconds: float = Field(
         5.0, description="Quiet time after an ingest before PageRank is recomputed"
@@ -92,6 +153,20 @@ class Settings(BaseSettings):
     )
     cache_purge_hooks: str = Field(
         "", description="Comma list of URLs each edge cache purge is POSTed to (e.g. a CDN)"
+    )
+    cache_epoch_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How long a replica trusts its reading of a tenant's cache epoch: after "
+        "an acknowledged write, no replica serves pre-write cached data for longer, even when "
+        "the write's Redis purge failed (the write moved the epoch in the database instead); "
+        "0 = read it on every cache lookup",
+    )
+    cache_redis_timeout_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="Edge cache Redis connect and socket timeout: a purge or lookup over a "
+        "cut link gives up after it (a purge then moves the tenant's cache epoch instead)",
     )
     export_dir: Path | None = Field(
         None,

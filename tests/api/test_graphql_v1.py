@@ -527,15 +527,21 @@ def test_a_viewer_cannot_use_the_ingest_mutation(harness: Harness) -> None:
 
 # --- refusals: limits, malformed requests, the error shape ---------------------------------------
 
-DEEP_INTROSPECTION = (
-    "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType "
-    "{ name } } } } } } } } } } }"
+# Depth 11 through v1.1's Entity.resolution.members (introspection has its own depth limit).
+DEEP_QUERY = (
+    '{ entity(id: "x") { resolution { members { resolution { members { resolution { members '
+    "{ resolution { members { resolution { clusterId } } } } } } } } } } }"
 )
 
 
 def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(harness: Harness) -> None:
     g = seed(harness)
-    error = failure(harness.graphql(g.key, DEEP_INTROSPECTION), 400, "QUERY_TOO_DEEP")
+    response = harness.client.post(
+        "/graphql",
+        json={"query": DEEP_QUERY},
+        headers={"Authorization": f"Bearer {g.key}", "X-IG-Api-Version": "1.1"},
+    )
+    error = failure(response, 400, "QUERY_TOO_DEEP")
     assert error["extensions"]["maxDepth"] == 10
     assert error["extensions"]["depth"] == 11
 

@@ -141,7 +141,7 @@ def test_errors_are_answered_but_never_cached(harness: Harness) -> None:
         response = cached_read(harness, tenant.admin_key, GET_ENTITY, {"id": None})
         assert response.status_code == 400
         assert response.headers["x-ig-cache"] == "MISS"
-        assert response.headers["cache-control"] == "no-store"
+        assert "no-store" in response.headers["cache-control"]
 
 
 def test_hits_and_304s_are_metered_and_charged_against_the_quota(harness: Harness) -> None:

@@ -9,16 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Harness, edge
+from intelgraph.settings import Settings
 
 EXTERNAL_IDS = [f"e{n}" for n in range(6)]
 WORDS = ["alpha", "beta", "gamma"]
 ENTITY_TYPES = ["PERSON", "ORGANIZATION"]
 RELATIONSHIP_TYPES = ["CONNECTED_TO", "OWNS", "WORKS_FOR"]
 ROLES = ["viewer", "analyst", "admin"]
+
+
+@pytest.fixture(name="settings")
+def roomy_settings(settings: Settings) -> Settings:
+    """Every read a principal could use goes in one request: more than the default limits."""
+    return settings.model_copy(
+        update={
+            "graphql_max_tokens": 10_000,
+            "graphql_max_aliases": 1_000,
+            "graphql_max_root_fields": 1_000,
+        }
+    )
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from intelgraph.api.http_body import read_limited, require_media_type
+from intelgraph.api.http_body import read_json_object
 from intelgraph.api.responses import JSONResponse
 from intelgraph.audit import service as audit
 from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.kernel.errors import MALFORMED_REQUEST, VALIDATION, IntelGraphError
+from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import MeteringService
 from intelgraph.policy.actions import Action
@@ -228,17 +227,8 @@ class AdminApi:
 
 
 async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
-    raw = await read_limited(request, MAX_ADMIN_BODY)
-    if not raw.strip() and not required:
-        return {}
-    require_media_type(request, ("application/json",))
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object")
-    return body
+    """The JSON object body of an admin, ER, cache or evolution route (http_body.py)."""
+    return await read_json_object(request, MAX_ADMIN_BODY, required=required)
 
 
 def require_string(body: dict[str, Any], name: str, default: str | None = None) -> str:

@@ -17,9 +17,11 @@ from starlette.routing import Route
 from intelgraph.api.admin_http import json_object, require_string
 from intelgraph.api.http_body import read_limited, require_media_type
 from intelgraph.api.responses import JSONResponse
+from intelgraph.er.config import parse_config_text
 from intelgraph.er.service import DEFAULT_PRECISION_FLOOR, EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.kernel.errors import ENTITY_NOT_FOUND, VALIDATION, IntelGraphError
+from intelgraph.kernel.storable import find_unstorable, require_storable
 from intelgraph.kernel.tenancy import Principal
 
 MAX_GOLDEN_BYTES = 16 * 1024 * 1024
@@ -83,6 +85,7 @@ class EntityResolutionApi:
             document = orjson.dumps(given, option=orjson.OPT_INDENT_2).decode()
         elif isinstance(given, str):
             document = given
+            _require_storable_config(document, request.path_params["entity_type"])
         else:
             raise IntelGraphError(
                 VALIDATION,
@@ -262,6 +265,7 @@ class EntityResolutionApi:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise IntelGraphError(VALIDATION, f"the golden set is not UTF-8 text: {exc}") from None
+        require_storable(text, ("body",))
         name = request.query_params.get("name") or "golden.csv"
         added = self.er.add_golden_set(_principal(request), text, name=name)
         return JSONResponse({"goldenSet": added}, status_code=201)
@@ -275,6 +279,16 @@ class EntityResolutionApi:
             _principal(request), request.query_params.get("type"), _limit(request)
         )
         return JSONResponse({"alerts": [a.as_dict() for a in found]})
+
+
+def _require_storable_config(document: str, entity_type: str) -> None:
+    """Refuse UNSTORABLE_VALUE naming the field when the parsed config holds what no store
+    keeps: YAML escapes (``"\\0"``, ``"\\x00"``) make U+0000 out of storable text. The
+    validated config is walked, not the raw YAML: its aliases could repeat a node at will."""
+    config = parse_config_text(document, source=f"for {entity_type.upper()}")
+    found = find_unstorable(config.model_dump(mode="json"), ("config",))
+    if found is not None:
+        raise found.to_error()
 
 
 def _principal(request: Request) -> Principal:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from graphql import GraphQLError, GraphQLSchema, parse, validate
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import json_object, require_string
+from intelgraph.api.executor import MAX_DOCUMENT_BYTES
 from intelgraph.api.persisted import PersistedQueryRegistry
 from intelgraph.api.responses import JSONResponse
 from intelgraph.gateway.authn import PRINCIPAL
@@ -17,6 +19,9 @@ from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
 
 
 class EvolutionApi:
@@ -56,7 +61,9 @@ class EvolutionApi:
         roles = body.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
-        operation = self.registry.register(
+        # Off the loop: on PostgreSQL it may wait for the scope's registration lock.
+        operation = await run_in_threadpool(
+            self.registry.register,
             principal.tenant_id,
             document,
             operation_id,
@@ -66,13 +73,19 @@ class EvolutionApi:
         return JSONResponse(operation.as_dict(), status_code=201)
 
     async def list_operations(self, request: Request) -> Response:
+        """The operations the caller can run, a page at a time (``?limit=``, ``?after=``)."""
         principal: Principal = request.scope[PRINCIPAL]
         action = Action.TENANT_ADMIN if principal.is_operator else Action.ENTITY_READ
         self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
-        operations = self.registry.list_operations(None)
-        if principal.tenant_id is not None:
-            operations += self.registry.list_operations(principal.tenant_id)
-        return JSONResponse({"operations": [op.as_dict() for op in operations]})
+        limit = _page_limit(request)
+        after = request.query_params.get("after") or None
+        page = await run_in_threadpool(self.registry.list_page, principal.tenant_id, limit, after)
+        return JSONResponse(
+            {
+                "operations": [op.as_dict() for op in page.operations],
+                "nextCursor": page.next_cursor,
+            }
+        )
 
     async def api_settings(self, request: Request) -> Response:
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
@@ -82,7 +95,11 @@ class EvolutionApi:
         changes: dict[str, object] = {}
         if "defaultApiVersion" in body:
             changes["default_api_version"] = body["defaultApiVersion"]
-        for field, name in (("safelistMode", "is_safelisted"), ("allowsApq", "allows_apq")):
+        for field, name in (
+            ("safelistMode", "is_safelisted"),
+            ("allowsApq", "allows_apq"),
+            ("allowsIntrospection", "allows_introspection"),
+        ):
             if field in body:
                 if not isinstance(body[field], bool):
                     raise IntelGraphError(VALIDATION, f"'{field}' must be true or false")
@@ -114,8 +131,27 @@ class EvolutionApi:
         return JSONResponse({"forceV1": forced})
 
 
+def _page_limit(request: Request) -> int:
+    raw = request.query_params.get("limit", str(DEFAULT_PAGE))
+    is_number = raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE))
+    if not is_number or not 1 <= int(raw) <= MAX_PAGE:
+        raise IntelGraphError(
+            VALIDATION,
+            f"?limit= must be a whole number from 1 to {MAX_PAGE}; page on with ?after=",
+            {"maxLimit": MAX_PAGE},
+        )
+    return int(raw)
+
+
 def check_document(schema: GraphQLSchema, document: str) -> None:
-    """Raise GRAPHQL_VALIDATION unless ``document`` parses and validates against ``schema``."""
+    """Raise GRAPHQL_VALIDATION unless ``document`` parses and validates against ``schema``
+    and is short enough to run (the executor's MAX_DOCUMENT_BYTES)."""
+    if len(document) > MAX_DOCUMENT_BYTES:
+        raise IntelGraphError(
+            GRAPHQL_VALIDATION,
+            f"the document is longer than {MAX_DOCUMENT_BYTES} characters",
+            {"maxDocumentCharacters": MAX_DOCUMENT_BYTES},
+        )
     try:
         problems = validate(schema, parse(document))
     except GraphQLError as exc:

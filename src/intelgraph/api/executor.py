@@ -11,16 +11,27 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    MiddlewareManager,
     OperationDefinitionNode,
+    OperationType,
     execute_sync,
-    parse,
     validate,
 )
 from graphql.execution.values import get_variable_values
 
-from intelgraph.api.limits import QueryLimits, check_cost, check_depth, selection_depth
+from intelgraph.api.budget import BudgetExhausted, RequestBudget
+from intelgraph.api.limits import (
+    DocumentFigures,
+    QueryLimits,
+    check_cost,
+    check_depth,
+    check_structure,
+    measure_document,
+    parse_document,
+)
 from intelgraph.kernel.errors import (
     GRAPHQL_VALIDATION,
     INTERNAL,
@@ -35,12 +46,18 @@ MAX_DOCUMENT_BYTES = 100_000
 
 @dataclass(frozen=True)
 class PreparedDocument:
-    """A document that parsed and validated against one schema."""
+    """A document that parsed, kept within the structural limits and validated."""
 
     sha256: str
     document: DocumentNode
     operations: dict[str | None, OperationDefinitionNode]
-    depths: dict[str | None, int]
+    depths: dict[str | None, int]  # per operation, introspection left out (already checked)
+    figures: DocumentFigures
+
+    @property
+    def uses_introspection(self) -> bool:
+        """Whether it selects ``__schema`` or ``__type`` (``limits.check_introspection``)."""
+        return self.figures.uses_introspection
 
     def operation(self, name: str | None) -> OperationDefinitionNode:
         """The operation to run. Raises GRAPHQL_VALIDATION when it is ambiguous or unknown."""
@@ -98,9 +115,12 @@ class GraphQLExecutor:
         self.cache = DocumentCache(cache_size)
 
     def prepare(self, text: str, sha256: str | None = None) -> PreparedDocument:
-        """Parse and validate ``text`` once (``sha256`` when the caller already knows it).
+        """Parse, check and validate ``text`` once (``sha256`` when the caller knows it).
 
-        Raises GRAPHQL_VALIDATION with the reasons.
+        The structural limits come before validation, whose cost they bound. Raises
+        QUERY_TOO_MANY_TOKENS, UNSTORABLE_VALUE, QUERY_TOO_MANY_ALIASES,
+        QUERY_TOO_MANY_ROOT_FIELDS, QUERY_TOO_MANY_DIRECTIVES, QUERY_TOO_DEEP, and
+        GRAPHQL_VALIDATION with the reasons.
         """
         if len(text) > MAX_DOCUMENT_BYTES:
             raise IntelGraphError(
@@ -110,10 +130,9 @@ class GraphQLExecutor:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        try:
-            document = parse(text)
-        except GraphQLError as exc:
-            raise IntelGraphError(GRAPHQL_VALIDATION, f"syntax error: {exc.message}") from exc
+        document = parse_document(text, self.limits)
+        figures = measure_document(document)
+        check_structure(figures, self.limits)
         problems = validate(self.schema, document)
         if problems:
             raise IntelGraphError(
@@ -126,8 +145,8 @@ class GraphQLExecutor:
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
-        depths = {name: selection_depth(document, op) for name, op in operations.items()}
-        prepared = PreparedDocument(key, document, operations, depths)
+        depths = {name: figures.operations[name].depth for name in operations}
+        prepared = PreparedDocument(key, document, operations, depths, figures)
         self.cache.put(prepared)
         return prepared
 
@@ -139,8 +158,15 @@ class GraphQLExecutor:
         context: Any,
         *,
         allow_mutation: bool = True,
+        budget: RequestBudget | None = None,
     ) -> GraphQLOutcome:
-        """Execute within the limits; field errors become the one error shape."""
+        """Execute within the limits and ``budget``; field errors become the one error shape.
+
+        Raises QUERY_TIMEOUT, REQUEST_CANCELLED or RESPONSE_TOO_LARGE when a query spends its
+        budget (checked before every field); a mutation is checked once, before it writes.
+        """
+        if budget is not None:
+            budget.check()
         operation = prepared.operation(operation_name)
         label = (
             "+".join(
@@ -172,13 +198,7 @@ class GraphQLExecutor:
         # The cost sees the operation's own variable defaults, not only the field defaults.
         values = coerced.coerced if hasattr(coerced, "coerced") else coerced
         check_cost(self.schema, prepared.document, operation, dict(values), self.limits)
-        result = execute_sync(
-            self.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-        )
+        result = self._run(prepared, variables, operation_name, context, operation, budget)
         body: dict[str, Any] = {"data": result.data}
         status = 200
         if result.errors:
@@ -188,6 +208,39 @@ class GraphQLExecutor:
                 status = formatted[0][1].http_status
         return GraphQLOutcome(status, body, label)
 
+    def _run(
+        self,
+        prepared: PreparedDocument,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        operation: OperationDefinitionNode,
+        budget: RequestBudget | None,
+    ) -> ExecutionResult:
+        """execute_sync, with the budget as field middleware for a query.
+
+        A mutation runs without it: each root field commits in one transaction, and an
+        answer saying "timeout" for a committed write would invite a duplicate retry.
+        """
+        middleware: MiddlewareManager | None = None
+        if budget is not None:
+            budget.check()  # variable coercion and the cost check took their time too
+            if operation.operation is OperationType.MUTATION:
+                budget.is_committing = True
+            else:
+                middleware = MiddlewareManager(budget)
+        try:
+            return execute_sync(
+                self.schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                middleware=middleware,
+            )
+        except BudgetExhausted as exhausted:
+            raise exhausted.error from None
+
     def _format(self, error: GraphQLError) -> tuple[dict[str, Any], ErrorCode]:
         original = error.original_error
         if isinstance(original, IntelGraphError):
@@ -196,8 +249,8 @@ class GraphQLExecutor:
         elif original is not None and not isinstance(original, GraphQLError):
             log.error("resolver failed", exc_info=original)
             code = INTERNAL
-            shape = IntelGraphError(INTERNAL, "internal error; the request id is in the logs")
-            shape = shape.to_graphql_error()
+            internal = IntelGraphError(INTERNAL, "internal error; the request id is in the logs")
+            shape = internal.to_graphql_error()
         else:
             code = GRAPHQL_VALIDATION
             shape = IntelGraphError(GRAPHQL_VALIDATION, error.message).to_graphql_error()

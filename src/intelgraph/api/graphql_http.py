@@ -10,15 +10,17 @@ from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from intelgraph.api.budget import BudgetLimits, RequestBudget
 from intelgraph.api.context import RequestContext
 from intelgraph.api.deprecations import deprecations
-from intelgraph.api.executor import GraphQLExecutor
+from intelgraph.api.executor import GraphQLExecutor, PreparedDocument
 from intelgraph.api.graphql_request import GraphQLRequest, from_json_body, from_query_params
 from intelgraph.api.http_body import read_limited, require_media_type
+from intelgraph.api.limits import check_introspection
+from intelgraph.api.off_loop import OffLoopRunner
 from intelgraph.api.persisted import (
     PLATFORM,
     PersistedOperation,
@@ -27,6 +29,7 @@ from intelgraph.api.persisted import (
 )
 from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rewrite import Rewrite, rewrite_document
+from intelgraph.api.tenant_concurrency import TenantConcurrency
 from intelgraph.audit import service as audit
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
@@ -37,6 +40,7 @@ from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import (
     OPERATION_NOT_SAFELISTED,
     PERSISTED_QUERY_HASH_MISMATCH,
+    PERSISTED_QUERY_LIMIT,
     PERSISTED_QUERY_NOT_FOUND,
     POLICY_DENIED,
     IntelGraphError,
@@ -48,13 +52,20 @@ MAX_GRAPHQL_BODY = 1_000_000
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 DEPRECATIONS_DOC = "/docs/api/deprecations.md"
 REWRITE_CACHE_SIZE = 4096
+# For an endpoint built without settings (benches); the app passes the configured values.
+DEFAULT_BUDGET = BudgetLimits(timeout_seconds=10.0, max_response_bytes=10 * 1024 * 1024)
+DEFAULT_THREADS = 16
 
 
 @dataclass(frozen=True)
 class ResolvedDocument:
+    """The document a request runs; ``needs_registration``: APQ text to register once it
+    has parsed and validated (``register_apq``)."""
+
     text: str
     sha256: str
     persisted: PersistedOperation | None
+    needs_registration: bool = False
 
 
 class GraphQLEndpoint:
@@ -71,6 +82,9 @@ class GraphQLEndpoint:
         ingest_quota: Callable[[Principal, int], object],
         er: EntityResolutionService | None = None,
         edge_cache: EdgeCache | None = None,
+        *,
+        budget_limits: BudgetLimits = DEFAULT_BUDGET,
+        off_loop: OffLoopRunner | None = None,
     ) -> None:
         self.executors = executors
         self.graph = graph
@@ -82,18 +96,49 @@ class GraphQLEndpoint:
         self.er = er
         self.edge_cache = edge_cache
         self._rewrites: dict[str, Rewrite] = {}
+        self.budget_limits = budget_limits
+        self.off_loop = off_loop or OffLoopRunner(DEFAULT_THREADS, TenantConcurrency(0))
 
     async def handle(self, request: Request) -> Response:
+        """Read the request on the loop; answer it in a worker thread, within its budget."""
+        budget = RequestBudget(self.budget_limits, self.clock.monotonic)
         if request.method == "GET":
             graphql_request = from_query_params(dict(request.query_params))
         else:
             require_media_type(request, ("application/json", GRAPHQL_RESPONSE))
             graphql_request = from_json_body(await read_limited(request, MAX_GRAPHQL_BODY))
         principal: Principal = request.scope[PRINCIPAL]
-        version: str = request.scope.get(API_VERSION, "1.0")
+        answer = functools.partial(
+            self._answer,
+            graphql_request,
+            principal,
+            request.scope.get(API_VERSION, "1.0"),
+            budget,
+            allow_mutation=request.method != "GET",
+            wants_graphql_response=wants_graphql_response(request),
+        )
+        # Parsing, validation, limits, execution and encoding are CPU-bound (ADR 012).
+        tenant = principal.tenant_id or PLATFORM
+        response, operation = await self.off_loop.run(tenant, answer, budget, request.receive)
+        request.scope["state"]["operation"] = operation
+        return response
+
+    def _answer(
+        self,
+        graphql_request: GraphQLRequest,
+        principal: Principal,
+        version: str,
+        budget: RequestBudget,
+        *,
+        allow_mutation: bool,
+        wants_graphql_response: bool,
+    ) -> tuple[Response, str]:
+        """The response and operation label of one request (runs in a worker thread)."""
         document = self.resolve_document(principal, graphql_request)
         executor = self.executors[version]
         prepared = executor.prepare(document.text, document.sha256)
+        check_introspection(prepared, principal)  # per request: prepared documents are shared
+        self.register_apq(principal, document, prepared)
         context = RequestContext(
             principal=principal,
             graph=self.graph,
@@ -102,26 +147,24 @@ class GraphQLEndpoint:
             charge_ingest=functools.partial(self.ingest_quota, principal),
             edge_cache=self.edge_cache,
         )
-        run = functools.partial(
-            executor.execute,
+        outcome = executor.execute(
             prepared,
             graphql_request.variables,
             graphql_request.operation_name,
             context,
-            allow_mutation=request.method != "GET",
+            allow_mutation=allow_mutation,
+            budget=budget,
         )
-        # Reads run on the loop (ADR 002); a mutation writes, so it goes to the thread pool.
-        is_mutation = prepared.operation(graphql_request.operation_name).operation.value
-        outcome = await run_in_threadpool(run) if is_mutation == "mutation" else run()
-        request.scope["state"]["operation"] = outcome.operation_label
         headers: dict[str, str] = {}
         if context.deprecated_fields_used:
             self._report_deprecations(principal, context, outcome.body, headers)
             self._offer_rewrite(principal, executor, document, outcome.body, headers)
         response = JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
-        if wants_graphql_response(request):
+        if not budget.is_committing:  # the field count is an estimate; the encoding is exact
+            budget.check_size(len(response.body))
+        if wants_graphql_response:
             response.headers["content-type"] = GRAPHQL_RESPONSE
-        return response
+        return response, outcome.operation_label
 
     def resolve_document(self, principal: Principal, request: GraphQLRequest) -> ResolvedDocument:
         """The document to run, from text or the registry; enforces safelist mode and roles.
@@ -149,9 +192,8 @@ class GraphQLEndpoint:
             if persisted is None and request.query is None:
                 raise _not_found("PersistedQueryNotFound: resend with the full query text")
             if persisted is None and principal.allows_apq and not principal.is_safelisted:
-                persisted = self.registry.register(
-                    principal.tenant_id, request.query or "", origin="apq"
-                )
+                assert request.query is not None
+                return ResolvedDocument(request.query, request.apq_hash, None, True)
         else:
             assert request.query is not None
             sha = document_sha256(request.query)
@@ -174,6 +216,14 @@ class GraphQLEndpoint:
                 {"action": "entity.read"},
             )
         return ResolvedDocument(persisted.document, persisted.sha256, persisted)
+
+    def register_apq(
+        self, principal: Principal, document: ResolvedDocument, prepared: PreparedDocument
+    ) -> None:
+        """Register APQ text that ``prepared`` shows parsed and validated for this request's
+        API version; a no-op for other documents. Raises PERSISTED_QUERY_LIMIT when full."""
+        if document.needs_registration and prepared.sha256 == document.sha256:
+            self.registry.register(principal.tenant_id, document.text, origin="apq")
 
     def _require_not_safelisted(self, principal: Principal, sha: str) -> None:
         if not principal.is_safelisted:
@@ -241,9 +291,14 @@ class GraphQLEndpoint:
             return
         # The rewrite is as restricted as the operation it came from.
         roles = document.persisted.roles if document.persisted is not None else ()
-        registered = self.registry.register(
-            principal.tenant_id, rewrite.document, roles=roles, origin="rewrite"
-        )
+        try:
+            registered = self.registry.register(
+                principal.tenant_id, rewrite.document, roles=roles, origin="rewrite"
+            )
+        except IntelGraphError as err:  # a full tenant still gets its answer, without a hint
+            if err.error is not PERSISTED_QUERY_LIMIT:
+                raise
+            return
         body.setdefault("extensions", {})["rewriteHint"] = {
             "documentId": f"sha256:{registered.sha256}",
             "document": registered.document,

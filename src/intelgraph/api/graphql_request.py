@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from intelgraph.api.persisted import SHA256_HEX
+from intelgraph.kernel import storable
 from intelgraph.kernel.errors import MALFORMED_REQUEST, IntelGraphError
 
 
@@ -22,10 +21,13 @@ class GraphQLRequest:
 
 
 def from_json_body(raw: bytes) -> GraphQLRequest:
-    """Read a POST body. Raises MALFORMED_REQUEST naming the field that is wrong."""
+    """Read a POST body. Raises MALFORMED_REQUEST naming the field that is wrong,
+    UNSTORABLE_VALUE naming one with text or a number neither store keeps (``variables.id``)."""
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        body = storable.loads(raw)
+    except storable.UnstorableError as exc:
+        raise exc.found.to_error() from None
+    except ValueError as exc:
         raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object with 'query'")
@@ -33,15 +35,21 @@ def from_json_body(raw: bytes) -> GraphQLRequest:
 
 
 def from_query_params(params: dict[str, str]) -> GraphQLRequest:
-    """Read GET parameters (variables and extensions are JSON-encoded strings)."""
+    """Read GET parameters (variables and extensions are JSON-encoded strings); raises like
+    :func:`from_json_body`."""
     fields: dict[str, Any] = {
         k: params[k] for k in ("query", "operationName", "documentId", "operationId") if k in params
     }
+    storable.require_storable(fields)
     for name in ("variables", "extensions"):
         if name in params:
             try:
-                fields[name] = orjson.loads(params[name])
-            except orjson.JSONDecodeError as exc:
+                fields[name] = storable.loads(
+                    params[name].encode("utf-8", "surrogatepass"), root=(name,)
+                )
+            except storable.UnstorableError as exc:
+                raise exc.found.to_error() from None
+            except ValueError as exc:
                 raise IntelGraphError(
                     MALFORMED_REQUEST, f"?{name}= must be URL-encoded JSON: {exc}"
                 ) from exc

@@ -1,8 +1,9 @@
-"""POST /v1/ingest: NDJSON batches of entities and relationships."""
+"""POST /v1/ingest: NDJSON batches of entities and relationships, optionally gzip-encoded."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,13 +14,24 @@ from intelgraph.api.responses import JSONResponse
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.graph.ingest import parse_ndjson
 from intelgraph.graph.service import GraphService, IngestResult
-from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.errors import (
+    IDEMPOTENCY_KEY_REUSED,
+    INGEST_INVALID,
+    POLICY_DENIED,
+    VALIDATION,
+    IntelGraphError,
+)
 from intelgraph.kernel.tenancy import Principal
-from intelgraph.quotas import CachedLimits, QuotaDecision, QuotaEngine
+from intelgraph.quotas import CachedLimits, IngestCharge, QuotaDecision, QuotaEngine
 from intelgraph.tenants.plans import LimitName
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 MAX_IDEMPOTENCY_KEY = 200
+# What the graph service raises before it stores anything (its transaction rolls back).
+# CACHE_PURGE_FAILED is not here: it comes after the batch was stored.
+STORES_NOTHING = frozenset(
+    code.code for code in (INGEST_INVALID, IDEMPOTENCY_KEY_REUSED, POLICY_DENIED)
+)
 
 
 class IngestEndpoint:
@@ -46,11 +58,15 @@ class IngestEndpoint:
             # Off the event loop: parsing, validating and hashing a batch take milliseconds.
             digest = "" if key is None else request_digest(body, partial)
             batch = parse_ndjson(body)
-            decision = charge_ingest(self.quotas, self.limits_for, principal, batch.record_count)
-            result = self.graph.ingest(
-                principal, batch, partial=partial, idempotency_key=key, request_digest=digest
+            # A batch refused for a bad line stores nothing, so it costs no ingest allowance.
+            records = batch.chargeable_count(partial=partial)
+            charge = charge_ingest(self.quotas, self.limits_for, principal, records)
+            return store_charged(
+                charge,
+                lambda: self.graph.ingest(
+                    principal, batch, partial=partial, idempotency_key=key, request_digest=digest
+                ),
             )
-            return result, decision
 
         result, decision = await run_in_threadpool(run)
         headers = decision.headers() if decision is not None else {}
@@ -69,14 +85,39 @@ def request_digest(body: bytes, partial: bool) -> str:
 
 def charge_ingest(
     quotas: QuotaEngine, limits_for: CachedLimits, principal: Principal, records: int
-) -> QuotaDecision | None:
+) -> IngestCharge | None:
     """Charge ``records`` against the tenant's ingest_eps; raises INGEST_RATE_EXCEEDED."""
     if principal.tenant_id is None or records == 0:
         return None
     limit = limits_for(principal.tenant_id).value(LimitName.INGEST_EPS)
     decision = quotas.charge_ingest(principal.tenant_id, records, limit)
     decision.raise_if_refused()
-    return decision
+    return IngestCharge(quotas, principal.tenant_id, decision)
+
+
+def store_charged(
+    charge: object, store: Callable[[], IngestResult]
+) -> tuple[IngestResult, QuotaDecision | None]:
+    """Run ``store`` for an ingest already charged, and refund the records it did not store:
+    all of them when it raises an error that stores nothing. Returns the result and the
+    charge's decision after the refund (None when nothing was charged)."""
+    if not isinstance(charge, IngestCharge):
+        return store(), None
+    try:
+        result = store()
+    except IntelGraphError as exc:
+        if exc.code in STORES_NOTHING:
+            charge.refund_unstored(0)
+        raise
+    return result, charge.refund_unstored(stored_records(result))
+
+
+def stored_records(result: IngestResult) -> int:
+    """Records this ingest stored: none for a replay (the first answer stored them)."""
+    if result.is_replay:
+        return 0
+    accepted = result.body["accepted"]
+    return int(accepted["entities"]) + int(accepted["relationships"])
 
 
 def _flag(value: str | None, name: str) -> bool:

@@ -2,7 +2,8 @@
 
 An operation is known by the sha256 of its document and optionally by an id ``name:vN``.
 Platform operations (tenant_id ``platform``) are visible to every tenant; a tenant's own
-registrations are visible to that tenant only.
+registrations are visible to that tenant only. Each scope (a tenant, or the platform) holds
+at most :class:`PersistedQueryCaps` operations and bytes of document text.
 """
 
 from __future__ import annotations
@@ -10,16 +11,34 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    LargeBinary,
+    Row,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from intelgraph.kernel.clock import Clock
-from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.errors import PERSISTED_QUERY_LIMIT, VALIDATION, IntelGraphError
+from intelgraph.kernel.pagination import decode_cursor, encode_cursor
 from intelgraph.store.tables import persisted_queries
 
 PLATFORM = "platform"
@@ -29,6 +48,30 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 def document_sha256(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PersistedQueryCaps:
+    """What one scope (a tenant, or the platform) may hold."""
+
+    max_operations: int = 1_000
+    max_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScopeUsage:
+    """How many operations a scope holds and their documents' total UTF-8 bytes."""
+
+    operations: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class OperationPage:
+    """One page of a listing; ``next_cursor`` is None on the last page."""
+
+    operations: list[PersistedOperation]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -58,9 +101,12 @@ class PersistedOperation:
 class PersistedQueryRegistry:
     """Lookups are cached in process; a miss reads the store, so other replicas' adds show."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, caps: PersistedQueryCaps | None = None
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self.caps = caps or PersistedQueryCaps()
         self._by_hash: dict[tuple[str, str], PersistedOperation] = {}
         self._by_id: dict[tuple[str, str], PersistedOperation] = {}
         self._lock = threading.Lock()
@@ -124,7 +170,8 @@ class PersistedQueryRegistry:
         """Register a document (idempotent by hash); ``tenant_id`` None = platform scope.
 
         Raises VALIDATION for a malformed operation id or an id already used by another
-        document in the same scope.
+        document in the same scope, PERSISTED_QUERY_LIMIT when a new document would take
+        the scope past its caps.
         """
         if operation_id is not None and not OPERATION_ID.match(operation_id):
             raise IntelGraphError(
@@ -146,6 +193,7 @@ class PersistedQueryRegistry:
         operation = PersistedOperation(scope, sha, operation_id, document, roles, origin)
         try:
             with self._engine.begin() as conn:
+                _lock_scope(conn, scope)
                 conn.execute(
                     insert(persisted_queries).values(
                         tenant_id=scope,
@@ -157,6 +205,13 @@ class PersistedQueryRegistry:
                         created_at=self._clock.now(),
                     )
                 )
+                # Counted after the insert, inside its transaction: on SQLite the insert
+                # holds the write lock, on PostgreSQL the scope's advisory lock is held, so
+                # no other registration of this scope commits between count and commit.
+                usage = _usage(conn, scope)
+                size = len(document.encode("utf-8"))
+                before = ScopeUsage(usage.operations - 1, usage.bytes - size)
+                self._require_room(scope, before, 1, size)  # raising rolls the insert back
         except IntegrityError:  # registered concurrently (another request or replica)
             found = self.find_by_hash(scope, sha)
             if found is not None:
@@ -194,17 +249,88 @@ class PersistedQueryRegistry:
         self._cache(named)
         return named
 
-    def list_operations(self, tenant_id: str | None) -> list[PersistedOperation]:
-        """Operations of one scope (the platform's when ``tenant_id`` is None)."""
+    def usage(self, tenant_id: str | None) -> ScopeUsage:
+        """What one scope holds now (the platform's when ``tenant_id`` is None)."""
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(persisted_queries)
-                .where(persisted_queries.c.tenant_id == (tenant_id or PLATFORM))
-                .order_by(persisted_queries.c.created_at)
-            ).all()
-        return [_to_operation(row) for row in rows]
+            return _usage(conn, tenant_id or PLATFORM)
 
-    def _remember(self, rows: list[Row[Any]], tenant_id: str) -> PersistedOperation | None:
+    def check_room(self, tenant_id: str | None, documents: Sequence[str]) -> None:
+        """Raise PERSISTED_QUERY_LIMIT unless the scope can take every new document here.
+
+        Documents it already holds cost nothing. A check before a batch (a manifest), so
+        none of it is registered when all of it cannot be; each register checks again.
+        """
+        scope = tenant_id or PLATFORM
+        new = {
+            sha: document
+            for sha, document in ((document_sha256(d), d) for d in documents)
+            if (found := self.find_by_hash(scope, sha)) is None or found.tenant_id != scope
+        }
+        size = sum(len(document.encode("utf-8")) for document in new.values())
+        self._require_room(scope, self.usage(scope), len(new), size)
+
+    def _require_room(self, scope: str, usage: ScopeUsage, operations: int, size: int) -> None:
+        caps = self.caps
+        who = "the platform" if scope == PLATFORM else "this tenant"
+        if usage.operations + operations > caps.max_operations:
+            limit = "persisted_max_operations"
+            message = (
+                f"{who} holds {usage.operations} of its {caps.max_operations} persisted "
+                f"operations and this would add {operations}: run a registered operation "
+                "by id or hash, or ask an operator to raise INTELGRAPH_PERSISTED_MAX_OPERATIONS"
+            )
+        elif usage.bytes + size > caps.max_bytes:
+            limit = "persisted_max_bytes"
+            message = (
+                f"{who}'s persisted operations hold {usage.bytes} of {caps.max_bytes} bytes "
+                f"and this would add {size}: register shorter documents, or ask an operator "
+                "to raise INTELGRAPH_PERSISTED_MAX_BYTES"
+            )
+        else:
+            return
+        raise IntelGraphError(
+            PERSISTED_QUERY_LIMIT,
+            message,
+            {
+                "limit": limit,
+                "maxOperations": caps.max_operations,
+                "operations": usage.operations,
+                "maxBytes": caps.max_bytes,
+                "bytes": usage.bytes,
+                "addingOperations": operations,
+                "addingBytes": size,
+            },
+        )
+
+    def list_page(self, tenant_id: str | None, limit: int, after: str | None) -> OperationPage:
+        """Up to ``limit`` operations visible to the tenant: the platform's, then its own,
+        each oldest first. Raises VALIDATION for a cursor this listing did not give out."""
+        scopes = [PLATFORM] if tenant_id is None else [PLATFORM, tenant_id]
+        start = _decode_position(after, len(scopes)) if after else None
+        found: list[tuple[int, PersistedOperation, datetime]] = []
+        with self._engine.connect() as conn:
+            for rank, scope in enumerate(scopes):
+                if start is not None and rank < start[0]:
+                    continue
+                query = select(persisted_queries).where(persisted_queries.c.tenant_id == scope)
+                if start is not None and rank == start[0]:
+                    query = query.where(_after(start[1], start[2]))
+                rows = conn.execute(
+                    query.order_by(
+                        persisted_queries.c.created_at, persisted_queries.c.sha256
+                    ).limit(limit + 1 - len(found))
+                ).all()
+                found += [(rank, _to_operation(row), row.created_at) for row in rows]
+                if len(found) > limit:
+                    break
+        page = found[:limit]
+        next_cursor = None
+        if len(found) > limit:
+            rank, last, created_at = page[-1]
+            next_cursor = encode_cursor(f"{rank}|{created_at.isoformat()}|{last.sha256}")
+        return OperationPage([operation for _, operation, _ in page], next_cursor)
+
+    def _remember(self, rows: Sequence[Row[Any]], tenant_id: str) -> PersistedOperation | None:
         operations = sorted(
             (_to_operation(row) for row in rows), key=lambda op: op.tenant_id != tenant_id
         )
@@ -217,6 +343,52 @@ class PersistedQueryRegistry:
             self._by_hash[(operation.tenant_id, operation.sha256)] = operation
             if operation.operation_id is not None:
                 self._by_id[(operation.tenant_id, operation.operation_id)] = operation
+
+
+def _lock_scope(conn: Connection, scope: str) -> None:
+    """Serialise registrations of one scope until the transaction ends (PostgreSQL; on
+    SQLite the first write of a transaction takes the database's one write lock)."""
+    if conn.dialect.name == "postgresql":
+        lock_id = zlib.crc32(f"persisted_queries:{scope}".encode())
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+def _usage(conn: Connection, scope: str) -> ScopeUsage:
+    document = persisted_queries.c.document
+    size = (
+        func.octet_length(document)
+        if conn.dialect.name == "postgresql"
+        else func.length(cast(document, LargeBinary))
+    )
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.sum(size), 0)).where(
+            persisted_queries.c.tenant_id == scope
+        )
+    ).one()
+    return ScopeUsage(int(row[0]), int(row[1]))
+
+
+def _after(created_at: datetime, sha256: str) -> ColumnElement[bool]:
+    column = persisted_queries.c.created_at
+    return or_(column > created_at, and_(column == created_at, persisted_queries.c.sha256 > sha256))
+
+
+def _decode_position(cursor: str, scopes: int) -> tuple[int, datetime, str]:
+    """(scope rank, created_at, sha256) of the last item a page showed."""
+    parts = decode_cursor(cursor).split("|")
+    try:
+        rank, created_at, sha = int(parts[0]), datetime.fromisoformat(parts[1]), parts[2]
+    except (ValueError, IndexError) as exc:
+        raise _bad_cursor() from exc
+    if len(parts) != 3 or not 0 <= rank < scopes or not SHA256_HEX.match(sha):
+        raise _bad_cursor()
+    return rank, created_at, sha
+
+
+def _bad_cursor() -> IntelGraphError:
+    return IntelGraphError(
+        VALIDATION, "?after= is not valid: pass the nextCursor from a previous page"
+    )
 
 
 def _to_operation(row: Row[Any]) -> PersistedOperation:

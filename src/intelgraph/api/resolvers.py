@@ -8,6 +8,7 @@ from ariadne import MutationType, ObjectType, QueryType, ScalarType
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
+from intelgraph.api.ingest_http import store_charged
 from intelgraph.graph.ingest import IngestBatch, add_document
 from intelgraph.graph.model import Entity, GraphPath, Relationship
 from intelgraph.kernel.clock import isoformat
@@ -203,8 +204,11 @@ def resolve_ingest(
             number,
             {"kind": "relationship"} | {k: v for k, v in item.items() if v is not None},
         )
-    ctx.charge_ingest(batch.record_count)
-    result = ctx.graph.ingest(ctx.principal, batch, partial=partial)
+    charge = ctx.charge_ingest(batch.chargeable_count(partial=partial))
+    # Lines the store refuses (an unknown relationship end, a changed type) are refunded.
+    result, _after = store_charged(
+        charge, lambda: ctx.graph.ingest(ctx.principal, batch, partial=partial)
+    )
     body = result.body
     return {
         "acceptedEntities": body["accepted"]["entities"],

@@ -31,6 +31,7 @@ import orjson
 
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import BILLING_ADAPTER_UNKNOWN, IntelGraphError
+from intelgraph.kernel.private_files import make_private_dir, private_opener
 
 STRIPE = "stripe"
 OPENMETER = "openmeter"
@@ -505,13 +506,13 @@ class FileAdapter:
         return outcomes
 
     def _append(self, path: Path, batch: Sequence[Delivery]) -> list[DeliveryOutcome]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         with _locked(path.with_suffix(".lock")):
             written = _delivery_ids(path)
             fresh = [d for d in batch if d.delivery_id not in written]
             if fresh:
                 lines = b"".join(_file_line(d) + b"\n" for d in fresh)
-                with path.open("ab") as out:
+                with open(path, "ab", opener=private_opener) as out:
                     if out.tell() > 0 and not _ends_with_newline(path):
                         out.write(b"\n")  # seal a line torn by a crash mid-write
                     out.write(lines)
@@ -569,7 +570,7 @@ def _delivery_ids(path: Path) -> set[str]:
 
 @contextlib.contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
+    with open(lock_path, "a", opener=private_opener) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -42,6 +42,7 @@ from intelgraph.crypto.dsse import IN_TOTO_PAYLOAD_TYPE, sign_envelope, statemen
 from intelgraph.crypto.keyring import Keyring, b64url
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import EXPORT_NOT_FOUND, VALIDATION, IntelGraphError
+from intelgraph.kernel.private_files import make_private_dir, private_opener
 from intelgraph.store.locks import try_job_lock
 
 log = logging.getLogger(__name__)
@@ -308,11 +309,11 @@ class UsageExporter:
         on_step(EXPORT_STEPS[1])
         rows = self._sign_rows(unsigned)
 
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(out_dir)
         _remove_leftovers(out_dir, day)
         final = self._day_dir(out_dir, day)
         staging = out_dir / f".{day.isoformat()}.tmp-{secrets.token_hex(4)}"
-        staging.mkdir()
+        make_private_dir(staging)
         try:
             on_step(EXPORT_STEPS[2])
             csv_digest = _write_csv(staging / csv_name(day), rows)
@@ -449,7 +450,7 @@ def publish(staging: Path, final: Path) -> None:
 
 
 def _write_csv(path: Path, rows: list[UsageExportRow]) -> str:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open(path, "w", newline="", encoding="utf-8", opener=private_opener) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         writer.writerows(csv_cells(row) for row in rows)
@@ -474,7 +475,7 @@ def _write_parquet(path: Path, day: date, rows: list[UsageExportRow]) -> str:
         },
         schema=PARQUET_SCHEMA,
     )
-    with path.open("wb") as handle:
+    with open(path, "wb", opener=private_opener) as handle:
         pq.write_table(table, handle, compression="zstd")
         handle.flush()
         os.fsync(handle.fileno())
@@ -482,7 +483,7 @@ def _write_parquet(path: Path, day: date, rows: list[UsageExportRow]) -> str:
 
 
 def _write_bytes(path: Path, data: bytes) -> str:
-    with path.open("wb") as handle:
+    with open(path, "wb", opener=private_opener) as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -55,12 +55,14 @@ class AdminServices:
 def build_admin_services(settings: Settings) -> AdminServices:
     """Wire engine, entitlements and tenants as `build_services` does, migrating if needed."""
     from intelgraph.kernel.clock import SystemClock
+    from intelgraph.kernel.private_files import tighten_tree
     from intelgraph.store.engine import create_store_engine
     from intelgraph.tenants.entitlements import EntitlementService
     from intelgraph.tenants.operator import load_operator_key
     from intelgraph.tenants.service import TenantService
 
     clock = SystemClock()
+    tighten_tree(settings.data_dir)  # as build_services does
     engine = create_store_engine(settings.database_url)
     from intelgraph.store import migrate
 

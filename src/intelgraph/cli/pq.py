@@ -171,7 +171,10 @@ def register(
         None, "--tenant", help="Register for one tenant only (default: every tenant)"
     ),
 ) -> None:
-    """Register a manifest's operations (validated against the newest schema first)."""
+    """Register a manifest's operations (validated against the newest schema first).
+
+    Nothing is registered when they would take the scope past its persisted-operation caps.
+    """
     from intelgraph.api.evolution_http import check_document
     from intelgraph.api.schemas import build_schema
     from intelgraph.cli.context import services
@@ -185,6 +188,8 @@ def register(
         except IntelGraphError as err:
             raise IntelGraphError(VALIDATION, f"{operation.id}: {err.message}") from err
     tenant_id = svc.tenants.get_tenant(tenant).id if tenant else None
+    # All or nothing against the scope's caps (PERSISTED_QUERY_LIMIT), not half a manifest.
+    svc.persisted_queries.check_room(tenant_id, [op.document for op in manifest.operations])
     table = Table("operation", "documentId", "scope")
     for operation in manifest.operations:
         registered = svc.persisted_queries.register(

@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from intelgraph.kernel.private_files import make_private_dir
+
 MISMATCH_EXIT_CODE = 2
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "unavailable": "yellow"}
 
@@ -124,7 +126,7 @@ def _number(value: Any) -> str:
 
 def _write_atomically(target: Path, report: dict[str, Any]) -> None:
     """Write the report under a temporary name and rename it: never a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(target.parent)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -231,9 +231,12 @@ def api_settings(
         None, "--safelist/--no-safelist", help="Run registered operations only"
     ),
     apq: bool = typer.Option(None, "--apq/--no-apq", help="Register APQ hashes sent with text"),
+    introspection: bool = typer.Option(
+        None, "--introspection/--no-introspection", help="Allow GraphQL __schema and __type"
+    ),
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
-    """Set a tenant's API default version, safelist mode and APQ (audited)."""
+    """Set a tenant's API default version, safelist mode, APQ and introspection (audited)."""
     changes: dict[str, object] = {}
     if default_version is not None:
         changes["default_api_version"] = None if default_version == "none" else default_version
@@ -242,6 +245,7 @@ def api_settings(
         actor=local_actor(),
         is_safelisted=safelist,
         allows_apq=apq,
+        allows_introspection=introspection,
         reason=reason,
         **changes,  # type: ignore[arg-type]
     )
@@ -249,4 +253,5 @@ def api_settings(
         f"{updated.slug}: default API version {updated.default_api_version or '(platform: 1.0)'}"
         f", safelist {'on' if updated.is_safelisted else 'off'}"
         f", APQ {'on' if updated.allows_apq else 'off'}"
+        f", introspection {'on' if updated.allows_introspection else 'off'}"
     )

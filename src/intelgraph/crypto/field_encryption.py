@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from intelgraph.kernel.errors import INTERNAL, VALIDATION, IntelGraphError
+from intelgraph.kernel.private_files import make_private_dir
 
 NONCE_BYTES = 12
 MASTER_KEY_FILE = "master.key"
@@ -53,7 +54,7 @@ def load_master_key(configured: str | None, data_dir: Path) -> bytes:
     path = data_dir / MASTER_KEY_FILE
     if path.exists():
         return base64.b64decode(path.read_text(encoding="ascii").strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     key = bytes(AESGCM.generate_key(bit_length=256))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:

@@ -13,6 +13,7 @@ from intelgraph.demo.records import demo_ingest_lines
 from intelgraph.graph.bulk import ingest_stream
 from intelgraph.graph.service import GraphService
 from intelgraph.kernel.errors import TENANT_NOT_FOUND, IntelGraphError
+from intelgraph.kernel.private_files import make_private_dir
 from intelgraph.kernel.tenancy import Principal, Role
 from intelgraph.tenants.model import Tenant
 from intelgraph.tenants.service import TenantService
@@ -61,7 +62,7 @@ def seed_demo(
         api_key = tenants.create_key(
             tenant.id, name="demo admin", roles=[Role.ADMIN.value], actor="demo-seed"
         ).plaintext
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(api_key + "\n")

@@ -1,9 +1,11 @@
 """Gateway stage: a tenant's quotas (egress_gb_day, then api_rpm) before its request runs.
 
 Pure ASGI, after authn and before metering, so the 429s it answers are never metered as
-api_calls. Admitted responses carry the ``RateLimit-Policy`` and ``RateLimit`` headers; the
-body bytes that pass through are added to the tenant's egress tally after the response,
-without buffering. Requests without a tenant principal (operator key, public paths) pass.
+api_calls. Admitted responses carry the ``RateLimit-Policy`` and ``RateLimit`` headers of
+the limits that were checked (a degraded decision, taken while the shared backend could not
+answer, is left out: its allowance is unknown); the body bytes that pass through are added
+to the tenant's egress tally after the response, without buffering. Requests without a
+tenant principal (operator key, public paths) pass.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from intelgraph.tenants.plans import LimitName
 
 _POLICY = b"ratelimit-policy"
 _STATE = b"ratelimit"
-_API_RPM = LimitName.API_RPM
-_EGRESS = LimitName.EGRESS_GB_DAY
 
 
 class QuotaMiddleware:
@@ -54,12 +54,7 @@ class QuotaMiddleware:
         if not rpm.is_allowed:
             await _refuse(rpm, scope, receive, send)
             return
-        if rpm.is_degraded:  # unchecked: we do not know what remains
-            policy = _policy_header(None, egress.quota)
-            state = egress.state_item().encode("latin-1")
-        else:
-            policy = _policy_header(rpm.quota, egress.quota)
-            state = f"{rpm.state_item()}, {egress.state_item()}".encode("latin-1")
+        policy, state = _reported(rpm, egress)
         sent = 0
 
         async def send_with_quota(message: Message) -> None:
@@ -82,21 +77,27 @@ async def _refuse(decision: QuotaDecision, scope: Scope, receive: Receive, send:
     await response(scope, receive, send)
 
 
+def _reported(rpm: QuotaDecision, egress: QuotaDecision) -> tuple[bytes, bytes]:
+    """``RateLimit-Policy`` and ``RateLimit`` values of the decisions that were checked
+    (empty when none was)."""
+    checked = [decision for decision in (rpm, egress) if not decision.is_degraded]
+    policy = _policy_header(tuple((decision.limit, decision.quota) for decision in checked))
+    state = ", ".join(decision.state_item() for decision in checked).encode("latin-1")
+    return policy, state
+
+
 @functools.lru_cache(maxsize=4096)
-def _policy_header(rpm_quota: int | None, egress_quota: int) -> bytes:
-    """The ``RateLimit-Policy`` value for these quotas (api_rpm omitted when unchecked),
-    encoded once: it changes only with a tenant's limits."""
-    egress = policy_item(_EGRESS, egress_quota)
-    if rpm_quota is None:
-        return egress.encode("latin-1")
-    return f"{policy_item(_API_RPM, rpm_quota)}, {egress}".encode("latin-1")
+def _policy_header(quotas: tuple[tuple[LimitName, int], ...]) -> bytes:
+    """The ``RateLimit-Policy`` value for these quotas, encoded once: it changes only with
+    a tenant's limits."""
+    return ", ".join(policy_item(limit, quota) for limit, quota in quotas).encode("latin-1")
 
 
 def _with_rate_limit(
     headers: Iterable[tuple[bytes, bytes]], policy: bytes, state: bytes
 ) -> list[tuple[bytes, bytes]]:
     """The response headers with ours merged into any RateLimit lists already there
-    (an ingest adds its ingest_eps policy)."""
+    (an ingest adds its ingest_eps policy); an empty list is not sent."""
     existing_policy = existing_state = None
     kept = []
     for name, value in headers:
@@ -107,6 +108,10 @@ def _with_rate_limit(
             existing_state = value
         else:
             kept.append((name, value))
-    kept.append((_POLICY, merge_header_value(existing_policy, policy)))
-    kept.append((_STATE, merge_header_value(existing_state, state)))
+    merged_policy = merge_header_value(existing_policy, policy) if policy else existing_policy
+    merged_state = merge_header_value(existing_state, state) if state else existing_state
+    if merged_policy:
+        kept.append((_POLICY, merged_policy))
+    if merged_state:
+        kept.append((_STATE, merged_state))
     return kept

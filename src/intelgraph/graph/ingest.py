@@ -1,6 +1,7 @@
 """Ingest lines: parsing and validating NDJSON into entity and relationship records.
 
 A bad line is reported by line number, field and reason; validation never touches the store.
+Text or numbers neither store can keep (kernel/storable.py) make a bad line like any other.
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intelgraph.graph.model import EntityType, RelationshipType
+from intelgraph.kernel import storable
 
 MAX_LINES = 100_000
 
@@ -92,6 +93,11 @@ class IngestBatch:
     def record_count(self) -> int:
         return len(self.entities) + len(self.relationships)
 
+    def chargeable_count(self, *, partial: bool) -> int:
+        """Records the ingest may store, to charge against ingest_eps: none when a line is
+        already invalid and ``partial`` is off (the whole batch will be refused)."""
+        return 0 if self.errors and not partial else self.record_count
+
 
 def parse_ndjson(body: bytes) -> IngestBatch:
     """Split an NDJSON body into validated lines; blank lines are skipped."""
@@ -103,16 +109,28 @@ def parse_ndjson(body: bytes) -> IngestBatch:
             batch.errors.append(LineError(number, "", f"more than {MAX_LINES} lines in one batch"))
             break
         try:
-            document = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            document = storable.loads(raw)
+        except storable.UnstorableError as exc:
+            batch.errors.append(LineError(number, exc.found.field, exc.found.reason))
+            continue
+        except ValueError as exc:
             batch.errors.append(LineError(number, "", f"not valid JSON: {exc}"))
             continue
-        add_document(batch, number, document)
+        _add_storable(batch, number, document)
     return batch
 
 
 def add_document(batch: IngestBatch, number: int, document: Any) -> None:
-    """Validate one decoded line and file it into ``batch``."""
+    """Validate one decoded line (a GraphQL ingest input) and file it into ``batch``."""
+    unstorable = storable.find_unstorable(document)
+    if unstorable is not None:
+        batch.errors.append(LineError(number, unstorable.field, unstorable.reason))
+        return
+    _add_storable(batch, number, document)
+
+
+def _add_storable(batch: IngestBatch, number: int, document: Any) -> None:
+    """Validate a line already known to be storable and file it into ``batch``."""
     if not isinstance(document, dict):
         batch.errors.append(LineError(number, "", "a line must be a JSON object"))
         return

@@ -91,7 +91,8 @@ class GraphService:
     def on_reads_changed(self, listener: IngestListener) -> None:
         """Register a callback run after every committed ingest, before it is acknowledged,
         with every entity whose reads changed: those written and both ends of each
-        relationship written (their degree and neighbours changed). The edge cache purges."""
+        relationship written (their degree and neighbours changed). The edge cache purges.
+        An IntelGraphError it raises is the ingest's answer (the batch stays stored)."""
         self._read_change_listeners.append(listener)
 
     def on_analytics_recomputed(self, listener: AnalyticsListener) -> None:
@@ -174,6 +175,8 @@ class GraphService:
         for listener in self._read_change_listeners:
             try:
                 listener(tenant_id, changed)
+            except IntelGraphError:
+                raise  # stored, but not to be acknowledged (CACHE_PURGE_FAILED)
             except Exception:
                 log.exception("read-change listener failed", extra={"tenant_id": tenant_id})
         return IngestResult(200, body, touched_entity_ids=touched)

@@ -30,6 +30,7 @@ class Principal:
     api_version_default: str | None = None  # the tenant's default API version, if set
     is_safelisted: bool = False  # the tenant may run registered operations only
     allows_apq: bool = True  # unknown APQ hashes sent with their text get registered
+    allows_introspection: bool = True  # documents may select __schema and __type
 
     @property
     def actor(self) -> str:

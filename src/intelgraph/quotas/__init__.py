@@ -5,7 +5,14 @@ The face of the area is ``limiter.QuotaEngine`` (built by ``limiter.create_quota
 """
 
 from intelgraph.quotas.decisions import GIGABYTE, QuotaDecision
-from intelgraph.quotas.limiter import QuotaEngine, create_quota_engine
+from intelgraph.quotas.limiter import IngestCharge, QuotaEngine, create_quota_engine
 from intelgraph.quotas.limits_cache import CachedLimits
 
-__all__ = ["GIGABYTE", "CachedLimits", "QuotaDecision", "QuotaEngine", "create_quota_engine"]
+__all__ = [
+    "GIGABYTE",
+    "CachedLimits",
+    "IngestCharge",
+    "QuotaDecision",
+    "QuotaEngine",
+    "create_quota_engine",
+]

@@ -49,8 +49,10 @@ class QuotaDecision(NamedTuple):
     (ingest_eps) or bytes (egress_gb_day). ``reset_seconds`` is when the quota frees up
     again: the oldest charge leaves the moving window (admitted), enough has left for this
     charge (refused), or the UTC day turns. ``is_degraded`` marks a decision taken without
-    the shared backend (fail-open). A NamedTuple: one is built per request, and that is
-    several times cheaper than a frozen dataclass.
+    the shared backend (fail-open): admitted, its ``remaining`` unknown, and reported in
+    no header. ``charged_at`` is the backend's stamp of the charge in its window, which a
+    refund names (None when nothing can be refunded). A NamedTuple: one is built per
+    request, and that is several times cheaper than a frozen dataclass.
     """
 
     limit: LimitName
@@ -60,6 +62,7 @@ class QuotaDecision(NamedTuple):
     reset_seconds: int
     cost: int = 1
     is_degraded: bool = False
+    charged_at: float | None = None
 
     @property
     def window_seconds(self) -> int:
@@ -79,7 +82,13 @@ class QuotaDecision(NamedTuple):
         return f"{_QUOTED_NAMES[self.limit]};r={self.remaining};t={self.reset_seconds}"
 
     def headers(self) -> dict[str, str]:
-        """``RateLimit-Policy`` and ``RateLimit`` (plus ``Retry-After`` when refused)."""
+        """``RateLimit-Policy`` and ``RateLimit`` (plus ``Retry-After`` when refused).
+
+        None for a degraded decision: the allowance was never checked, so a header would
+        claim a state nobody knows (and would tell clients when limits are off).
+        """
+        if self.is_degraded:
+            return {}
         found = {POLICY_HEADER: self.policy_item(), STATE_HEADER: self.state_item()}
         if not self.is_allowed:
             found["Retry-After"] = str(self.retry_after_seconds)

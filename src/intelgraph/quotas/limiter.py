@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 import redis
 
@@ -112,9 +113,34 @@ class QuotaEngine:
             state.remaining,
             state.reset_seconds(),
             cost=records,
+            charged_at=state.charged_at if state.is_acquired and cost else None,
         )
         self._count(tenant_id, decision)
         return decision
+
+    def refund_ingest(self, tenant_id: str, charge: QuotaDecision, stored: int) -> QuotaDecision:
+        """Give back the part of an admitted ingest charge that ``stored`` records did not use.
+
+        The charge's window then holds what a charge of ``stored`` records would have (a batch
+        over the allowance still fills it when it stored that much), never less than zero,
+        and nothing once it has left the window. Returns the decision as it reads after the
+        refund (for the RateLimit header). Synchronous; never raises.
+        """
+        if charge.charged_at is None or not charge.is_allowed:
+            return charge  # nothing logged: refused, degraded, or a batch of no records
+        logged = max(0, min(charge.cost, charge.quota))
+        amount = logged - max(0, min(stored, charge.quota))
+        if amount <= 0 or self._is_resting():
+            return charge
+        try:
+            refunded = self._windows.refund(_INGEST_EPS, tenant_id, charge.charged_at, amount)
+        except BACKEND_ERRORS as exc:
+            self.report_backend_error("ingest_refund", exc)
+            return charge
+        remaining = min(charge.quota, charge.remaining + refunded)
+        # An empty window frees nothing later; otherwise its oldest charge is unchanged.
+        reset_seconds = 0 if remaining == charge.quota else charge.reset_seconds
+        return charge._replace(remaining=remaining, reset_seconds=reset_seconds)
 
     # --- egress_gb_day ----------------------------------------------------------------------
 
@@ -183,6 +209,18 @@ class QuotaEngine:
     def _count(self, tenant_id: str, decision: QuotaDecision) -> None:
         if not decision.is_allowed:
             self._metrics.quota_rejections.labels(tenant_id, decision.limit.value).inc()
+
+
+class IngestCharge(NamedTuple):
+    """An admitted ingest charge of a tenant, ready to give back what the store did not keep."""
+
+    engine: QuotaEngine
+    tenant_id: str
+    decision: QuotaDecision
+
+    def refund_unstored(self, stored: int) -> QuotaDecision:
+        """Refund the records of this charge beyond ``stored``; the decision after it."""
+        return self.engine.refund_ingest(self.tenant_id, self.decision, stored)
 
 
 def create_quota_engine(

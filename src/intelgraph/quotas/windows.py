@@ -4,7 +4,9 @@ api_rpm is a 60 s window and ingest_eps a 1 s window. A window is a log of admit
 (time, cost), oldest first, and the sum of their costs; a charge is admitted when the sum of
 the charges of the last ``w`` seconds plus its cost stays within the quota, so "no more than
 q in any w seconds" holds exactly — across replicas on Redis, where one Lua script expires,
-checks, records and reports in a single round trip, on the Redis server's clock.
+checks, records and reports in a single round trip, on the Redis server's clock. A refund
+lowers one logged charge (named by its stamp), so records the store did not keep free the
+allowance they took, and only for as long as that charge would have held it.
 
 This is the moving-window algorithm of the ``limits`` package, kept as a log of charges
 rather than one entry per unit. We measured ``limits`` first (``bench/bench_quota_overhead.py
@@ -41,12 +43,15 @@ class WindowState(NamedTuple):
     """The outcome of a charge: admitted or not, what remains, and when quota frees up.
 
     ``reset_after`` is seconds until the oldest charge leaves the window (admitted), or until
-    enough has left for this charge to fit (refused); 0 for an empty window.
+    enough has left for this charge to fit (refused); 0 for an empty window. ``charged_at``
+    is the backend's stamp of the logged charge (its own clock and unit), which a refund
+    names; None when the backend cannot refund.
     """
 
     is_acquired: bool
     remaining: int
     reset_after: float
+    charged_at: float | None = None
 
     def reset_seconds(self) -> int:
         """``reset_after`` in whole seconds, rounded up."""
@@ -66,6 +71,15 @@ class MovingWindows(Protocol):
         self, limit: LimitName, tenant_id: str, quota: int, cost: int
     ) -> WindowState:
         """Charge ``cost`` if it fits, without blocking the event loop."""
+        ...
+
+    def refund(self, limit: LimitName, tenant_id: str, charged_at: float, amount: int) -> int:
+        """Take up to ``amount`` off the charge stamped ``charged_at`` (sync); returns what was
+        taken: never more than the charges of that stamp hold, 0 once they left the window.
+
+        Charges with one stamp (one millisecond on Redis) leave the window together, so a
+        refund may take from any of them: ask at most what your own charge cost, once.
+        """
         ...
 
 
@@ -92,7 +106,7 @@ class _Log:
             # min(): (t + window) - now is window plus float rounding when t == now (a
             # reset of 61 s in a 60 s window), or more if a concurrent charge was stamped later.
             reset_after = min(window, charges[0][0] + window - now) if charges else 0.0
-            return WindowState(True, quota - self.total, reset_after)
+            return WindowState(True, quota - self.total, reset_after, now)
         need = self.total + cost - quota
         freed = 0
         reset_after = 0.0
@@ -102,6 +116,26 @@ class _Log:
             freed += amount
             reset_after = min(window, at + window - now)
         return WindowState(admitted, max(0, quota - self.total), reset_after)
+
+    def refund(self, charged_at: float, amount: int) -> int:
+        charges = self.charges
+        refunded = 0
+        # Newest first: a refund follows its charge closely. Charges with one stamp are
+        # interchangeable (they leave the window together).
+        for index in range(len(charges) - 1, -1, -1):
+            at, cost = charges[index]
+            if at < charged_at or refunded >= amount:
+                break
+            if at != charged_at:
+                continue
+            taken = min(cost, amount - refunded)
+            if taken == cost:
+                del charges[index]
+            else:
+                charges[index] = (at, cost - taken)
+            refunded += taken
+        self.total -= refunded
+        return refunded
 
 
 class MemoryWindows:
@@ -132,6 +166,11 @@ class MemoryWindows:
         # A few microseconds of in-process work: cheaper than any hand-off.
         return self.acquire(limit, tenant_id, quota, cost)
 
+    def refund(self, limit: LimitName, tenant_id: str, charged_at: float, amount: int) -> int:
+        with self._lock:
+            log = self._logs.get((tenant_id, limit))
+            return log.refund(charged_at, amount) if log is not None and amount > 0 else 0
+
     def _sweep(self, now: float) -> None:
         """Drop the logs of tenants whose last charge has left its window."""
         self._next_sweep = now + SWEEP_EVERY_SECONDS
@@ -141,7 +180,8 @@ class MemoryWindows:
 
 
 # KEYS[1]: the log, a list of "<ms>:<cost>", newest first; KEYS[2]: the sum of its costs.
-# ARGV: window (ms), quota, cost. Returns the status "<admitted 0/1>:<remaining>:<reset_after ms>".
+# ARGV: window (ms), quota, cost. Returns the status
+# "<admitted 0/1>:<remaining>:<reset_after ms>:<now ms>" (now: the charge's stamp in the log).
 CHARGE_SCRIPT = """
 if redis.replicate_commands then
   redis.replicate_commands()  -- Redis 5/6: writes after TIME need effects replication
@@ -211,10 +251,39 @@ else
 end
 -- One status line, not an array of three: the client parses one line per charge.
 -- %d, not tostring: Lua 5.1 writes numbers from 1e14 on as 1e+14.
-return {ok = string.format('%d:%d:%d', admitted, quota - total, reset_after)}
+return {ok = string.format('%d:%d:%d:%d', admitted, quota - total, reset_after, now)}
 """
 
 CHARGE_SHA = hashlib.sha1(CHARGE_SCRIPT.encode()).hexdigest()
+
+# KEYS as CHARGE_SCRIPT's. ARGV: the charge's stamp (ms, as logged), the cost to give back.
+# Lowers the entries of that stamp (removing those left at 0) and the sum by as much, never
+# below zero; returns what it gave back (0 once the charge has left the log). No TIME call:
+# the script is deterministic, so it replicates as it is.
+REFUND_SCRIPT = """
+local stamp = ARGV[1]
+local wanted = tonumber(ARGV[2])
+local refunded = 0
+for index, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if refunded >= wanted then
+    break
+  end
+  local sep = string.find(entry, ':', 1, true)
+  if string.sub(entry, 1, sep - 1) == stamp then
+    local cost = tonumber(string.sub(entry, sep + 1))
+    local taken = math.min(cost, wanted - refunded)
+    redis.call('LSET', KEYS[1], index - 1, stamp .. ':' .. (cost - taken))
+    refunded = refunded + taken
+  end
+end
+if refunded > 0 then
+  redis.call('LREM', KEYS[1], 0, stamp .. ':0')
+  if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('DECRBY', KEYS[2], refunded) <= 0 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+  end
+end
+return refunded
+"""
 
 
 class RedisWindows:
@@ -239,6 +308,7 @@ class RedisWindows:
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
         self._sync_script = client.register_script(CHARGE_SCRIPT)
+        self._refund_script = client.register_script(REFUND_SCRIPT)
         self._pipeline: ChargePipeline | None = None
         self._commands: dict[tuple[str, LimitName, int, int], bytes] = {}
 
@@ -251,6 +321,14 @@ class RedisWindows:
         window_ms = WINDOW_SECONDS[limit] * 1000
         found = self._sync_script(keys=self.keys(limit, tenant_id), args=[window_ms, quota, cost])
         return _state(found)
+
+    def refund(self, limit: LimitName, tenant_id: str, charged_at: float, amount: int) -> int:
+        if amount <= 0:
+            return 0
+        found = self._refund_script(
+            keys=self.keys(limit, tenant_id), args=[int(charged_at), amount]
+        )
+        return int(found)
 
     async def acquire_async(
         self, limit: LimitName, tenant_id: str, quota: int, cost: int
@@ -378,7 +456,7 @@ class ChargePipeline:
 
 
 def _state(found: Any) -> WindowState:
-    """CHARGE_SCRIPT's status reply ``b"1:99:59998"`` as a WindowState."""
+    """CHARGE_SCRIPT's status reply ``b"1:99:59998:1773489600000"`` as a WindowState."""
     text = found.decode() if isinstance(found, bytes) else str(found)
-    admitted, remaining, reset_ms = text.split(":")
-    return WindowState(admitted == "1", max(0, int(remaining)), int(reset_ms) / 1000)
+    admitted, remaining, reset_ms, now_ms = text.split(":")
+    return WindowState(admitted == "1", max(0, int(remaining)), int(reset_ms) / 1000, float(now_ms))

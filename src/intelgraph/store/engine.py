@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from intelgraph.kernel.private_files import create_private_file, make_private_dir, tighten
+
 log = logging.getLogger(__name__)
 
 # Page size of new SQLite files (an existing file keeps its own). A commit writes each page
@@ -26,7 +28,8 @@ SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def create_store_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and their folder created."""
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and their folder created
+    (files 0600, a new folder 0700)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -36,7 +39,7 @@ def create_store_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
             event.listen(engine, "connect", _configure_sqlite)
             return engine
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        _prepare_private_database(Path(database).expanduser().resolve())
         engine = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=16)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
@@ -50,6 +53,20 @@ def create_store_engine(url: str) -> Engine:
         # for IN-lists on tables not yet analysed (1 s per ingest batch, measured).
         connect_args={"options": "-c timezone=UTC", "prepare_threshold": None},
     )
+
+
+def _prepare_private_database(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode. Files of an older install are made private too."""
+    make_private_dir(path.parent)
+    if create_private_file(path):
+        return
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if tighten(file):
+                log.warning("made %s private (mode 0600)", file)
+        except PermissionError:  # another user's file: SQLite decides whether we may use it
+            log.warning("cannot make %s private: not its owner", file)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

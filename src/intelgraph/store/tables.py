@@ -48,6 +48,8 @@ tenants = Table(
     Column("default_api_version", String(8), nullable=True),
     Column("is_safelisted", Boolean, nullable=False, server_default="0"),
     Column("allows_apq", Boolean, nullable=False, server_default="1"),
+    # GraphQL __schema/__type allowed (migration 0013).
+    Column("allows_introspection", Boolean, nullable=False, server_default="1"),
 )
 
 api_keys = Table(
@@ -633,6 +635,18 @@ edge_cache_safelist = Table(
     Column("is_cached", Boolean, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- edge cache epochs (gateway/edgecache/epochs.py; migration 0014; docs/adr/013) -------
+# A tenant's cache epoch: every edge cache entry records the epoch it was filled under and
+# is served only while it is still the tenant's epoch. A write whose Redis purge failed
+# bumps it before it is acknowledged. No row = epoch 0.
+edge_cache_epochs = Table(
+    "edge_cache_epochs",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

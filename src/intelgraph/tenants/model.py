@@ -29,6 +29,7 @@ class Tenant:
     default_api_version: str | None = None
     is_safelisted: bool = False
     allows_apq: bool = True
+    allows_introspection: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class Tenant:
             "defaultApiVersion": self.default_api_version,
             "safelistMode": self.is_safelisted,
             "allowsApq": self.allows_apq,
+            "allowsIntrospection": self.allows_introspection,
         }
 
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from intelgraph.kernel.private_files import make_private_dir
 from intelgraph.tenants.keys import OPERATOR_KEY_PREFIX, generate_key, hash_key
 
 KEY_FILE = "operator.key"
@@ -27,7 +28,7 @@ def load_operator_key(configured: str | None, data_dir: Path) -> OperatorKey:
     if path.exists():
         plaintext = path.read_text(encoding="utf-8").strip()
         return OperatorKey(hash_key(plaintext), plaintext, False, path)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     new = generate_key(OPERATOR_KEY_PREFIX)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

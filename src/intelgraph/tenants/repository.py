@@ -25,6 +25,7 @@ def to_tenant(row: Row[Any]) -> Tenant:
         default_api_version=row.default_api_version,
         is_safelisted=bool(row.is_safelisted),
         allows_apq=bool(row.allows_apq),
+        allows_introspection=bool(row.allows_introspection),
     )
 
 
@@ -54,6 +55,7 @@ def insert_tenant(conn: Connection, tenant: Tenant) -> None:
             default_api_version=tenant.default_api_version,
             is_safelisted=tenant.is_safelisted,
             allows_apq=tenant.allows_apq,
+            allows_introspection=tenant.allows_introspection,
         )
     )
 
@@ -122,6 +124,7 @@ _KEY_OWNER = (
         tenants.c.default_api_version,
         tenants.c.is_safelisted,
         tenants.c.allows_apq,
+        tenants.c.allows_introspection,
     )
     .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
     .where(api_keys.c.key_hash == bindparam("key_hash"))
@@ -145,6 +148,7 @@ def find_key_owner(conn: Connection, key_hash: str) -> tuple[ApiKey, Tenant] | N
         default_api_version=row.default_api_version,
         is_safelisted=bool(row.is_safelisted),
         allows_apq=bool(row.allows_apq),
+        allows_introspection=bool(row.allows_introspection),
     )
     return to_key(row), tenant
 

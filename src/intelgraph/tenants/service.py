@@ -245,6 +245,7 @@ class TenantService:
             api_version_default=tenant.default_api_version,
             is_safelisted=tenant.is_safelisted,
             allows_apq=tenant.allows_apq,
+            allows_introspection=tenant.allows_introspection,
         )
 
     def update_api_settings(
@@ -255,9 +256,10 @@ class TenantService:
         default_api_version: str | object | None = ...,
         is_safelisted: bool | None = None,
         allows_apq: bool | None = None,
+        allows_introspection: bool | None = None,
         reason: str | None = None,
     ) -> Tenant:
-        """Change a tenant's API default version, safelist mode or APQ, audited.
+        """Change a tenant's API default version, safelist mode, APQ or introspection, audited.
 
         ``default_api_version`` None clears the tenant default; leave it out to keep it.
         Raises VALIDATION for an unsupported version, TENANT_NOT_FOUND.
@@ -275,6 +277,8 @@ class TenantService:
             values["is_safelisted"] = is_safelisted
         if allows_apq is not None:
             values["allows_apq"] = allows_apq
+        if allows_introspection is not None:
+            values["allows_introspection"] = allows_introspection
         if not values:
             return tenant
         old = {k: getattr(tenant, k) for k in values}

@@ -4,6 +4,8 @@ per-tenant purge generation.
 The generation is what keeps a purge from being undone by a read that was already in
 flight: a miss notes the tenant's generation before it resolves, and its store is refused
 if any purge of that tenant happened meanwhile (the read may have seen pre-purge data).
+The generation lives with the entries (in Redis); the tenant's cache *epoch* lives in the
+database (``epochs``) and is what still holds when a purge could not reach Redis.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from intelgraph.gateway.edgecache.keys import CacheKey
 class Lookup:
     entry: CacheEntry | None
     generation: int
+    epoch: int = 0  # the tenant's cache epoch (set by the service; backends leave it 0)
 
 
 class CacheBackend(Protocol):

@@ -2,8 +2,9 @@
 
 An entry remembers the tenant it was stored for, so every hit can check it again against
 the request (a key-building bug or a corrupted shared store must never serve another
-tenant's data). Its tags are the entity ids the body mentions (plus those the variables
-name): an ingest that touches one of them purges the entry.
+tenant's data), and the tenant's cache epoch it was filled under (``epochs``: it is served
+only while that is still the tenant's epoch). Its tags are the entity ids the body
+mentions (plus those the variables name): an ingest that touches one of them purges it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import orjson
 
 ID_FIELDS = frozenset({"id", "fromId", "toId"})
 MAX_TAGS = 2_000  # a body naming more entities than this is not worth caching
+PRE_EPOCH = -1  # the epoch of an entry written before entries had one: never current
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class CacheEntry:
     etag: str
     stored_at: float  # Unix seconds
     ttl: int
+    epoch: int = 0  # the tenant's cache epoch when the request that filled it began
 
     @property
     def expires_at(self) -> float:
@@ -60,6 +63,7 @@ class CacheEntry:
             self.etag,
             self.stored_at,
             self.ttl,
+            self.epoch,
         ]
         return orjson.dumps(head) + b"\n" + self.body
 
@@ -69,8 +73,15 @@ class CacheEntry:
         head, separator, body = raw.partition(b"\n")
         if not separator:
             raise ValueError("not a cache entry")
-        tenant_id, operation_id, label, etag, stored_at, ttl = orjson.loads(head)
-        return cls(str(tenant_id), str(operation_id), str(label), body, str(etag), stored_at, ttl)
+        fields = orjson.loads(head)
+        if not isinstance(fields, list) or len(fields) not in (6, 7):
+            raise ValueError("not a cache entry")
+        if len(fields) == 6:
+            fields.append(PRE_EPOCH)
+        tenant_id, operation_id, label, etag, stored_at, ttl, epoch = fields
+        return cls(
+            str(tenant_id), str(operation_id), str(label), body, str(etag), stored_at, ttl, epoch
+        )
 
 
 def strong_etag(body: bytes) -> str:

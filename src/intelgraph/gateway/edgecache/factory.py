@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from intelgraph.api.persisted import PersistedQueryRegistry
 from intelgraph.gateway.edgecache.backend import CacheBackend
+from intelgraph.gateway.edgecache.epochs import TenantEpochs
 from intelgraph.gateway.edgecache.hooks import PurgeHooks
 from intelgraph.gateway.edgecache.memory import MemoryCacheBackend
 from intelgraph.gateway.edgecache.redis_backend import RedisCacheBackend
@@ -32,7 +33,7 @@ def create_edge_cache(
     redis_url = settings.cache_redis_url or settings.redis_url
     backend: CacheBackend
     if redis_url:
-        backend = RedisCacheBackend(redis_url)
+        backend = RedisCacheBackend(redis_url, timeout_seconds=settings.cache_redis_timeout_seconds)
     else:
         backend = MemoryCacheBackend(
             settings.cache_tenant_max_bytes,
@@ -54,6 +55,7 @@ def create_edge_cache(
         clock,
         metrics,
         hooks,
+        TenantEpochs(engine, clock, settings.cache_epoch_seconds),
         is_enabled=settings.cache_enabled,
         stale_seconds=settings.cache_stale_seconds,
     )

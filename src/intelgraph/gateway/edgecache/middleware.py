@@ -4,7 +4,8 @@ Innermost of the gateway (inside metering and quotas), so a hit is still charged
 ``api_rpm``, metered as an API call, and its bytes count as egress; a 304 is an API call
 with no body. The hit path reads the request (query string or JSON body), finds the
 operation in the in-process persisted-query registry and safelist snapshot, and asks the
-backend: no GraphQL parsing, no database.
+backend: no GraphQL parsing, no database (the tenant's cache epoch, which an entry must
+match to be served, is read at most once per ``INTELGRAPH_CACHE_EPOCH_SECONDS``).
 
 ``X-IG-Cache`` says what happened:
 
@@ -32,6 +33,7 @@ from intelgraph.api.graphql_http import GRAPHQL_RESPONSE, MAX_GRAPHQL_BODY
 from intelgraph.api.graphql_request import GraphQLRequest, from_json_body, from_query_params
 from intelgraph.api.persisted import PersistedOperation
 from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.gateway.edgecache.backend import Lookup
 from intelgraph.gateway.edgecache.entries import (
     CacheEntry,
     entity_tags,
@@ -121,7 +123,8 @@ class EdgeCacheMiddleware:
             self.cache.metrics.cache_hits.labels(key.tenant_id, key.operation_id).inc()
             await self._serve(scope, send, request, key, entry, b"HIT", now)
             return
-        flight = (key, lookup.generation)
+        # A request after a purge (generation) or an epoch bump never joins an older flight.
+        flight = (key, lookup.generation, lookup.epoch)
         if (
             entry is not None
             and now < entry.expires_at + self.cache.stale_seconds
@@ -132,9 +135,7 @@ class EdgeCacheMiddleware:
             return
 
         async def resolve() -> _Resolved:
-            return await self._resolve(
-                scope, replay, key, safelisted, lookup.generation, graphql_request
-            )
+            return await self._resolve(scope, replay, key, safelisted, lookup, graphql_request)
 
         resolved, is_leader = await self.cache.flights.run(flight, resolve)
         if not is_leader:
@@ -158,7 +159,7 @@ class EdgeCacheMiddleware:
         receive: Receive,
         key: CacheKey,
         safelisted: SafelistEntry,
-        generation: int,
+        lookup: Lookup,
         graphql_request: GraphQLRequest,
     ) -> _Resolved:
         again = await self.cache.lookup(key)  # a leader that just finished may have stored it
@@ -194,8 +195,9 @@ class EdgeCacheMiddleware:
             etag=strong_etag(body),
             stored_at=self.cache.clock.now().timestamp(),
             ttl=safelisted.ttl,
+            epoch=lookup.epoch,  # noted before resolving: the data read is at least as new
         )
-        await self.cache.store(key, resolved.entry, tags, generation)
+        await self.cache.store(key, resolved.entry, tags, lookup.generation)
         return resolved
 
     # --- answers ------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ one Redis, so every replica serves the same entries and sees every purge at once
 
 No per-process layer is kept in front of it, so there is nothing to invalidate by pub/sub.
 A tenant's keys share a hash tag (``{tenant}``), so each script touches one slot.
+Connect and socket timeouts are short (``INTELGRAPH_CACHE_REDIS_TIMEOUT_SECONDS``) and a
+failed command is not retried: a purge over a cut link gives up quickly, and the service
+moves the tenant's cache epoch instead (``epochs``).
 Reads and stores run on the event loop with the asyncio client (one per loop); purges come
 from worker threads and the CLI, with the synchronous client. Each operation is one round
 trip: ``MGET`` for a lookup, one Lua script for a store or a purge.
@@ -15,8 +18,11 @@ from collections.abc import Iterable
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from intelgraph.gateway.edgecache.backend import Lookup
 from intelgraph.gateway.edgecache.entries import CacheEntry
@@ -73,7 +79,10 @@ class RedisCacheBackend:
         self._prefix = key_prefix
         self._timeout = timeout_seconds
         self._sync = redis.Redis.from_url(
-            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry=Retry(NoBackoff(), 0),
         )
         self._purge_tags = self._sync.register_script(PURGE_TAGS_SCRIPT)
         self._purge_operation = self._sync.register_script(PURGE_OPERATION_SCRIPT)
@@ -105,7 +114,10 @@ class RedisCacheBackend:
         if self._async is None or self._async_loop is not loop:
             # redis-py's asyncio connections belong to the loop that opened them.
             self._async = redis.asyncio.Redis.from_url(
-                self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+                self._url,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+                retry=AsyncRetry(NoBackoff(), 0),
             )
             self._async_store = self._async.register_script(STORE_SCRIPT)
             self._async_loop = loop

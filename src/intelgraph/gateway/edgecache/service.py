@@ -3,8 +3,12 @@ and purges (with their hooks) for the graph, the jobs and administrators.
 
 Storage errors are never a client's problem: a lookup or store that fails is counted and
 the request is served around the cache; after an error the backend rests a second, so a
-dead Redis costs requests nothing. A purge that fails is kept and retried every second,
-and until it succeeds this replica serves the tenant around the cache.
+dead Redis costs requests nothing. A hit is served only if it was filled under the
+tenant's current cache epoch (``epochs``, read at most once per bound). A purge that cannot
+reach Redis moves the tenant's epoch on instead, before the write is acknowledged, so no
+replica serves pre-write entries past the bound; if the database does not take that
+either, the write answers CACHE_PURGE_FAILED (it is stored) and this replica serves the
+tenant around the cache while it retries the epoch every second.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from intelgraph.api.persisted import PersistedOperation, PersistedQueryRegistry
 from intelgraph.audit import service as audit
 from intelgraph.gateway.edgecache.backend import CacheBackend, Lookup
 from intelgraph.gateway.edgecache.entries import CacheEntry
+from intelgraph.gateway.edgecache.epochs import EPOCH_ERRORS, TenantEpochs
 from intelgraph.gateway.edgecache.hooks import PurgeHooks
 from intelgraph.gateway.edgecache.keys import CacheKey
 from intelgraph.gateway.edgecache.redis_backend import BACKEND_ERRORS
 from intelgraph.gateway.edgecache.safelist import Safelist, SafelistEntry
 from intelgraph.gateway.edgecache.singleflight import SingleFlight
 from intelgraph.kernel.clock import Clock
-from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.errors import CACHE_PURGE_FAILED, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.obs.metrics import Metrics
 from intelgraph.policy.actions import Action
@@ -68,6 +73,7 @@ class EdgeCache:
         clock: Clock,
         metrics: Metrics,
         hooks: PurgeHooks,
+        epochs: TenantEpochs,
         *,
         is_enabled: bool = True,
         stale_seconds: float = 5.0,
@@ -80,12 +86,12 @@ class EdgeCache:
         self.clock = clock
         self.metrics = metrics
         self.hooks = hooks
+        self.epochs = epochs
         self.is_enabled = is_enabled
         self.stale_seconds = stale_seconds
         self.flights: SingleFlight[Any] = SingleFlight()
         self._resting_until = 0.0
-        self._failed_purges: list[Purge] = []
-        self._distrusted: set[str] = set()  # tenants with a purge still to retry
+        self._owed_epochs: set[str] = set()  # tenants whose epoch bump is still to retry
         self._lock = threading.Lock()
         self._retry_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -105,14 +111,24 @@ class EdgeCache:
     # --- request path ---------------------------------------------------------------------
 
     async def lookup(self, key: CacheKey) -> Lookup | None:
-        """The stored entry and generation, or None when the cache must be bypassed."""
-        if self.clock.monotonic() < self._resting_until or key.tenant_id in self._distrusted:
+        """The stored entry if it was filled under the tenant's current epoch, the purge
+        generation and that epoch; None when the cache must be bypassed."""
+        if self.clock.monotonic() < self._resting_until or key.tenant_id in self._owed_epochs:
             return None
         try:
-            return await self.backend.lookup(key)
+            epoch = self.epochs.current(key.tenant_id)
+        except EPOCH_ERRORS as exc:  # unknown epoch: any entry could predate a write
+            self._epoch_failed("read", key.tenant_id, exc)
+            return None
+        try:
+            found = await self.backend.lookup(key)
         except BACKEND_ERRORS as exc:
             self._backend_failed("lookup", exc)
             return None
+        entry = found.entry
+        if entry is not None and entry.epoch != epoch:
+            entry = None  # filled before a purge that could not reach the backend
+        return Lookup(entry, found.generation, epoch)
 
     async def store(
         self, key: CacheKey, entry: CacheEntry, tags: Iterable[str], generation: int
@@ -151,14 +167,17 @@ class EdgeCache:
     # --- purges ---------------------------------------------------------------------------
 
     def purge_entities(self, tenant_id: str, entity_ids: Iterable[str]) -> int:
-        """Remove the tenant's entries whose response mentions any of these entities."""
+        """Remove the tenant's entries whose response mentions any of these entities (or,
+        when the backend cannot be reached, move the tenant's cache epoch on). Raises
+        CACHE_PURGE_FAILED when neither happened."""
         ids = tuple(sorted(set(entity_ids)))
         if not ids:
             return 0
         return self._purge(Purge(tenant_id, "ingest", entity_ids=ids))
 
     def purge_graph_derived(self, tenant_id: str) -> int:
-        """Remove the tenant's entries of graph-derived operations (analytics recomputed)."""
+        """Remove the tenant's entries of graph-derived operations (analytics recomputed).
+        Raises CACHE_PURGE_FAILED as ``purge_entities`` does."""
         removed = 0
         for operation_id in self.safelist.graph_derived_operations():
             removed += self._purge(Purge(tenant_id, "analytics", operation_id=operation_id))
@@ -169,7 +188,7 @@ class EdgeCache:
     ) -> int:
         """An administrator's purge of one operation's entries (``vars_hash`` ``*`` = all its
         variable sets), audited. Raises POLICY_DENIED without admin.write on the tenant,
-        VALIDATION for a malformed hash."""
+        VALIDATION for a malformed hash, CACHE_PURGE_FAILED as ``purge_entities`` does."""
         self.policy.authorize(principal, Action.ADMIN_WRITE, "edge_cache", tenant_id)
         if vars_hash != "*" and not (
             len(vars_hash) == 64 and all(c in "0123456789abcdef" for c in vars_hash)
@@ -195,23 +214,61 @@ class EdgeCache:
         return removed
 
     def _purge(self, purge: Purge) -> int:
+        """Raises CACHE_PURGE_FAILED when neither the backend nor the epoch could be moved."""
         self.metrics.cache_purges.labels(purge.tenant_id, purge.trigger).inc()
+        is_epoch_owed = False
         try:
             removed = self._apply(purge)
         except BACKEND_ERRORS as exc:
             self.metrics.cache_backend_errors.labels("purge").inc()
             log.error(
-                "edge cache purge failed; retrying, tenant served around the cache meanwhile",
+                "edge cache purge failed; moving the tenant's cache epoch on instead",
                 extra={"tenant_id": purge.tenant_id, "error": str(exc)},
             )
-            with self._lock:
-                self._failed_purges.append(purge)
-                self._distrusted.add(purge.tenant_id)
-            self._ensure_retrying()
             removed = 0
+            is_epoch_owed = not self._bump_epoch(purge.tenant_id)
         self.metrics.cache_purged_entries.labels(purge.tenant_id).inc(removed)
         self.hooks.notify(purge.as_dict())
+        if is_epoch_owed:
+            raise self._purge_failed(purge)
         return removed
+
+    def _bump_epoch(self, tenant_id: str) -> bool:
+        """Move the tenant's epoch on; whether it was (if not, it is owed and retried)."""
+        try:
+            self.epochs.bump(tenant_id)
+            return True
+        except EPOCH_ERRORS as exc:
+            self._epoch_failed("bump", tenant_id, exc)
+            with self._lock:
+                self._owed_epochs.add(tenant_id)
+            self._ensure_retrying()
+            return False
+
+    def _purge_failed(self, purge: Purge) -> IntelGraphError:
+        what = (
+            "the write is stored; retry is safe with the same Idempotency-Key. But the edge "
+            "cache could not be invalidated"
+            if purge.trigger == "ingest"
+            else "the edge cache could not be purged; retry the purge"
+        )
+        return IntelGraphError(
+            CACHE_PURGE_FAILED,
+            f"{what}: neither the cache backend nor the database (the tenant's cache epoch) "
+            "answered; this replica keeps retrying every second",
+            details={
+                "stored": purge.trigger == "ingest",
+                "cacheEpochSeconds": self.epochs.bound_seconds,
+            },
+            headers={"Retry-After": str(int(RETRY_SECONDS))},
+        )
+
+    def _epoch_failed(self, operation: str, tenant_id: str, exc: BaseException) -> None:
+        self.metrics.cache_backend_errors.labels(f"epoch-{operation}").inc()
+        log.error(
+            "edge cache epoch unavailable; serving the tenant around the cache",
+            extra={"tenant_id": tenant_id, "operation": operation, "error": str(exc)},
+        )
 
     def _apply(self, purge: Purge) -> int:
         if purge.operation_id is not None:
@@ -220,35 +277,35 @@ class EdgeCache:
             )
         return self.backend.purge_tags(purge.tenant_id, purge.entity_ids)
 
-    def retry_failed_purges(self) -> int:
-        """Apply the purges that failed; returns how many are still pending."""
+    def settle_owed_epochs(self) -> int:
+        """Move on the epochs whose bump failed; returns how many tenants still owe one."""
         with self._lock:
-            pending, self._failed_purges = self._failed_purges, []
-        still: list[Purge] = []
-        for purge in pending:
+            owed = sorted(self._owed_epochs)
+        settled: set[str] = set()
+        for tenant_id in owed:
             try:
-                self._apply(purge)
-            except BACKEND_ERRORS:
-                still.append(purge)
+                self.epochs.bump(tenant_id)
+            except EPOCH_ERRORS:
+                continue
+            settled.add(tenant_id)
         with self._lock:
-            self._failed_purges = still + self._failed_purges
-            self._distrusted = {p.tenant_id for p in self._failed_purges}
-            return len(self._failed_purges)
+            self._owed_epochs -= settled
+            return len(self._owed_epochs)
 
     def _ensure_retrying(self) -> None:
         with self._lock:
             if self._retry_thread is not None:
                 return
             self._retry_thread = threading.Thread(
-                target=self._retry_loop, name="cache-purge-retry", daemon=True
+                target=self._retry_loop, name="cache-epoch-retry", daemon=True
             )
             self._retry_thread.start()
 
     def _retry_loop(self) -> None:
         while not self._stopping.wait(RETRY_SECONDS):
-            if self.retry_failed_purges() == 0:
+            if self.settle_owed_epochs() == 0:
                 with self._lock:
-                    if not self._failed_purges:
+                    if not self._owed_epochs:
                         self._retry_thread = None
                         return
 
