@@ -23,39 +23,29 @@ if ! redis_up; then
   redis_up || { echo "error: Redis is not reachable on 127.0.0.1:6379 and could not be started (is redis-server installed?)" >&2; exit 1; }
 fi
 
-# Prometheus and promtool (Debian's `prometheus` package): the reconciliation test starts its
-# own server on a free port and the rule tests run promtool. Install only; the Debian service
-# is kept from starting (a policy-rc.d that denies, unless the machine has one already).
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-  echo "Prometheus is missing; installing Debian's prometheus package" >&2
-  as_root=""
+# Debian packages some tests need (install only). A package's own service is kept from
+# starting by a policy-rc.d that denies, unless the machine has one already; the tests start
+# their own servers on free ports.
+install_debian_package() {  # install_debian_package PACKAGE CHECK_COMMAND...
+  local package=$1; shift
+  "$@" && return 0
+  echo "$package is missing; installing Debian's $package package" >&2
+  local as_root="" policy=/usr/sbin/policy-rc.d added_policy=""
   [ "$(id -u)" -eq 0 ] || as_root="sudo -n"
-  policy=/usr/sbin/policy-rc.d
-  added_policy=""
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null && $as_root chmod 755 "$policy" && added_policy=1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $as_root apt-get install -y --no-install-recommends prometheus >/dev/null \
-    || { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends prometheus >/dev/null; }
+  $as_root apt-get install -y --no-install-recommends "$package" >/dev/null \
+    || { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends "$package" >/dev/null; }
   [ -n "$added_policy" ] && $as_root rm -f "$policy"
-  command -v promtool >/dev/null 2>&1 || { echo "error: could not install Prometheus (apt-get install prometheus failed; are you root?)" >&2; exit 1; }
-fi
-# Varnish (Debian's `varnish` package): the shared-cache test starts its own varnishd on a free
-# port in front of the service. Install only, the same way as Prometheus (no Debian service).
-if ! command -v varnishd >/dev/null 2>&1 && [ ! -x /usr/sbin/varnishd ]; then
-  echo "Varnish is missing; installing Debian's varnish package" >&2
-  as_root=""
-  [ "$(id -u)" -eq 0 ] || as_root="sudo -n"
-  policy=/usr/sbin/policy-rc.d
-  added_policy=""
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null && $as_root chmod 755 "$policy" && added_policy=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $as_root apt-get install -y --no-install-recommends varnish >/dev/null \
-    || { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends varnish >/dev/null; }
-  [ -n "$added_policy" ] && $as_root rm -f "$policy"
-  [ -x /usr/sbin/varnishd ] || { echo "error: could not install Varnish (apt-get install varnish failed; are you root?)" >&2; exit 1; }
-fi
+  "$@" || { echo "error: could not install $package (apt-get install $package failed; are you root?)" >&2; exit 1; }
+}
+have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+have_varnish() { [ -x /usr/sbin/varnishd ]; }
+
+# Prometheus and promtool: the reconciliation test starts its own server, the rule tests run
+# promtool. Varnish: the shared-cache test starts its own varnishd in front of the service.
+install_debian_package prometheus have_prometheus
+install_debian_package varnish have_varnish
 echo "services: PostgreSQL and Redis are up; $(prometheus --version 2>/dev/null | head -1); $(/usr/sbin/varnishd -V 2>&1 | head -1)"

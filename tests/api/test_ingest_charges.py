@@ -6,30 +6,14 @@ from typing import Any
 
 import pytest
 
-from conftest import Harness, TenantHandle, person
-
-ALLOWANCE = 3  # records per second
+from conftest import Harness, person
+from quotas.ingest_allowance import ALLOWANCE, people, tenant_with_small_allowance
 
 
 @pytest.fixture(scope="module")
 def harness(module_harness: Harness) -> Harness:
     """One app per backend for this module; every test makes its own tenants."""
     return module_harness
-
-
-def tenant_with_small_allowance(harness: Harness) -> TenantHandle:
-    tenant = harness.new_tenant()
-    response = harness.client.post(
-        f"/v1/admin/tenants/{tenant.slug}/overrides",
-        json={"limit": "ingest_eps", "value": ALLOWANCE, "reason": "test"},
-        headers=harness.operator_headers,
-    )
-    assert response.status_code == 201, response.text
-    return tenant
-
-
-def people(prefix: str, n: int) -> list[dict[str, Any]]:
-    return [person(f"{prefix}-{i}", f"Person {i}") for i in range(n)]
 
 
 def test_a_batch_refused_for_a_bad_line_does_not_use_the_ingest_allowance(

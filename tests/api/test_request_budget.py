@@ -19,13 +19,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, person
 from intelgraph.app import build_services, create_app
 from intelgraph.settings import Settings
+from live_servers import uvicorn_server
 
 OPERATOR = {"Authorization": "Bearer igo_test_operator_key"}
 # How long a blocked resolver waits for the test to release it: on code that runs queries
@@ -105,6 +104,18 @@ class EndlessSearch:
             yield SimpleNamespace(id=f"e{self.pulled}", label="spinning")
 
 
+def blocked_search(
+    monkeypatch: pytest.MonkeyPatch, harness: Harness, label: str = "heavy"
+) -> tuple[BlockingSearch, list[str]]:
+    """Make searchEntities on ``harness``'s app block until released; ``label`` is appended
+    to the returned list (the order of events a test records) when the resolver returns."""
+    order: list[str] = []
+    search = BlockingSearch()
+    search.on_return = lambda: order.append(label)
+    patch_resolver(monkeypatch, harness.client.app, "Query", "searchEntities", search)
+    return search, order
+
+
 def in_background(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     answer: list[Any] = []
     thread = threading.Thread(target=lambda: answer.append(call()), daemon=True)
@@ -138,10 +149,7 @@ def test_healthz_and_another_tenants_read_are_answered_while_a_heavy_query_runs(
     harness = make_harness()
     heavy_tenant = harness.new_tenant()
     other, entity_id = tenant_with_entity(harness)
-    heavy = BlockingSearch()
-    order: list[str] = []
-    heavy.on_return = lambda: order.append("heavy")
-    patch_resolver(monkeypatch, harness.client.app, "Query", "searchEntities", heavy)
+    heavy, order = blocked_search(monkeypatch, harness)
 
     thread, heavy_answer = in_background(lambda: harness.graphql(heavy_tenant.admin_key, SEARCH))
     try:
@@ -167,10 +175,7 @@ def test_a_tenant_beyond_its_share_of_threads_waits_while_other_tenants_are_serv
     harness = make_harness(graphql_tenant_concurrency=1)
     busy = harness.new_tenant()
     other, entity_id = tenant_with_entity(harness)
-    heavy = BlockingSearch()
-    order: list[str] = []
-    heavy.on_return = lambda: order.append("heavy")
-    patch_resolver(monkeypatch, harness.client.app, "Query", "searchEntities", heavy)
+    heavy, order = blocked_search(monkeypatch, harness)
     off_loop = harness.client.app.state.graphql_off_loop
 
     def read_as_busy() -> Any:
@@ -236,10 +241,7 @@ def test_a_query_stuck_inside_one_resolver_is_answered_at_the_deadline(
 ) -> None:
     harness = make_harness(graphql_timeout_seconds=0.5)
     tenant = harness.new_tenant()
-    stuck = BlockingSearch()
-    order: list[str] = []
-    stuck.on_return = lambda: order.append("resolver returned")
-    patch_resolver(monkeypatch, harness.client.app, "Query", "searchEntities", stuck)
+    stuck, order = blocked_search(monkeypatch, harness, "resolver returned")
 
     try:
         response = harness.graphql(tenant.admin_key, SEARCH)
@@ -259,8 +261,7 @@ def test_the_deadline_never_cuts_a_write_in_half(
     harness = make_harness(graphql_timeout_seconds=0.5, graphql_threads=1)
     reader = harness.new_tenant()
     writer = harness.new_tenant()
-    heavy = BlockingSearch()
-    patch_resolver(monkeypatch, harness.client.app, "Query", "searchEntities", heavy)
+    heavy, _ = blocked_search(monkeypatch, harness)
     mutation = (
         'mutation { ingest(entities: [{externalId: "w1", type: PERSON, label: "Wanda"}]) '
         "{ acceptedEntities ids } }"
@@ -298,28 +299,6 @@ def test_the_deadline_never_cuts_a_write_in_half(
 # --- a client that leaves -------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def uvicorn_server(app: Starlette) -> Iterator[tuple[str, int]]:
-    """``app`` behind uvicorn (lifespan on) in a thread, on a free port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    for _ in range(1_500):
-        if server.started or not thread.is_alive():
-            break
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield "127.0.0.1", port
-    finally:
-        server.should_exit = True
-        thread.join(RELEASE_SECONDS)
-
-
 def test_a_client_that_disconnects_cancels_its_query(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -336,9 +315,10 @@ def test_a_client_that_disconnects_cancels_its_query(
     patch_resolver(monkeypatch, app, "Query", "searchEntities", endless)
 
     with (
-        uvicorn_server(app) as (host, port),
-        httpx.Client(base_url=f"http://{host}:{port}", timeout=RELEASE_SECONDS) as client,
+        uvicorn_server(app) as url,
+        httpx.Client(base_url=url, timeout=RELEASE_SECONDS) as client,
     ):
+        host, port = client.base_url.host, int(url.rsplit(":", 1)[1])
         harness = Harness(client, app.state.services, OPERATOR)  # type: ignore[arg-type]
         tenant = harness.new_tenant()
         body = orjson.dumps({"query": SEARCH})

@@ -8,9 +8,7 @@ exact samples behind every answer. `make test` installs the package (scripts/ens
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-READY_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from live_servers import free_port, start_process, stop_process
 
 
 def require(binary: str) -> str:
@@ -51,13 +42,7 @@ class PrometheusServer:
         return body["data"]["result"]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def start_prometheus(workdir: Path, scrape_targets: Iterable[str] = ()) -> PrometheusServer:
@@ -76,33 +61,21 @@ def start_prometheus(workdir: Path, scrape_targets: Iterable[str] = ()) -> Prome
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n" + scrape, encoding="utf-8"
     )
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     log = workdir / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'tsdb'}",
-                "--storage.tsdb.retention.time=100y",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = PrometheusServer(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    pytest.fail(f"prometheus was not ready in {READY_TIMEOUT_SECONDS:.0f}s:\n{log.read_text()}")
+    process = start_process(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            "--storage.tsdb.retention.time=100y",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        log,
+        f"{url}/-/ready",
+    )
+    return PrometheusServer(process, url, log)
 
 
 def backfill(workdir: Path, openmetrics: str) -> None:

@@ -34,8 +34,9 @@ from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.metering.ledger import add_usage
 from intelgraph.metering.meters import UsageRow
 from intelgraph.settings import Settings
+from live_servers import free_port
 
-from .prometheus_support import PrometheusServer, backfill, free_port, start_prometheus
+from .prometheus_support import PrometheusServer, backfill, start_prometheus
 
 DAY = date(2025, 3, 10)
 START = datetime(2025, 3, 10, tzinfo=UTC)

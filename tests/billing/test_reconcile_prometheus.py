@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,12 +26,12 @@ from conftest import person
 from intelgraph.app import build_services
 from intelgraph.billing.reconcile import PROMETHEUS_COUNTERS, CheckStatus
 from intelgraph.settings import Settings
+from live_servers import free_port, serve_env, start_serve, stop_process
 
-from .prometheus_support import PrometheusServer, free_port, start_prometheus
+from .prometheus_support import PrometheusServer, start_prometheus
 
 pytestmark = pytest.mark.integration
 
-INTELGRAPH = Path(sys.executable).parent / "intelgraph"
 OPERATOR_KEY = "igo_reconcile_live_operator_key"
 MASTER_KEY = os.environ["INTELGRAPH_MASTER_KEY"]  # set by tests/conftest.py
 READY_TIMEOUT_SECONDS = 60.0
@@ -56,35 +54,12 @@ class App:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(INTELGRAPH), "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.log.read_text()[-3000:]}")
+        self.process = start_serve(self.env, self.port, self.log, READY_TIMEOUT_SECONDS)
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM): the ledger flushes what it still buffers."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process, grace_seconds=30)
 
     def tenant_counters(self, tenant_id: str) -> dict[str, float]:
         """The app's own counter values for the tenant, from its /metrics."""
@@ -99,15 +74,8 @@ class App:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[App]:
-    env = {
-        **os.environ,
-        "INTELGRAPH_DATABASE_URL": database_url,
-        "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
-        "INTELGRAPH_OPERATOR_KEY": OPERATOR_KEY,
-        "INTELGRAPH_MASTER_KEY": MASTER_KEY,
-        "INTELGRAPH_RUN_BACKGROUND_JOBS": "false",
-        "INTELGRAPH_LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(database_url, tmp_path / "data", OPERATOR_KEY)
+    env["INTELGRAPH_MASTER_KEY"] = MASTER_KEY
     env.pop("INTELGRAPH_REDIS_URL", None)
     running = App(env, free_port(), tmp_path / "server.log")
     try:

@@ -4,12 +4,13 @@ at once and nothing is cached; STALE only while a refresh is in flight."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 from sqlalchemy import event
 
 from conftest import Harness, person
-from edgecache.support import GET_ENTITY, StubEndpoint, auth, call, scope_for
+from edgecache.support import GET_ENTITY, Answer, StubEndpoint, auth, call, scope_for
 from intelgraph.gateway.edgecache.middleware import EdgeCacheMiddleware
 from intelgraph.gateway.edgecache.singleflight import SingleFlight
 from intelgraph.kernel.clock import ManualClock
@@ -202,3 +203,67 @@ def test_concurrent_identical_requests_through_the_app_resolve_once(harness: Har
     assert {r.status_code for r in responses} == {200}
     assert len({r.content for r in responses}) == 1
     assert len(selects) == 1
+
+
+class DisconnectAwareEndpoint(StubEndpoint):
+    """Like /graphql off the loop: answers 499 when its receive channel reports the client
+    gone while it works."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        gone = False
+        try:
+            while not gone:  # the replayed body, then whatever the client does
+                gone = (await asyncio.wait_for(receive(), 0.05))["type"] == "http.disconnect"
+        except TimeoutError:
+            pass
+        if self.release is not None:
+            await self.release.wait()
+        if gone:
+            await send({"type": "http.response.start", "status": 499, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await super().__call__(scope, _no_more_messages, send)
+        self.calls -= 1  # counted once above
+
+
+async def _no_more_messages() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def test_a_leader_whose_client_leaves_still_answers_the_requests_that_joined_it(
+    harness: Harness,
+) -> None:
+    principal = _principal(harness)
+    stub = DisconnectAwareEndpoint({"data": {"entity": {"id": "ent_3", "label": "Ada"}}})
+    app = _middleware(harness, stub)
+
+    async def leaving_client(scope: dict[str, Any]) -> None:
+        sent = iter(
+            [{"type": "http.request", "body": b"", "more_body": False}],
+        )
+
+        async def receive() -> dict[str, Any]:
+            return next(sent, {"type": "http.disconnect"})
+
+        async def send(_: dict[str, Any]) -> None:
+            return None
+
+        await app(dict(scope), receive, send)
+
+    async def scenario() -> list[Answer]:
+        stub.release = asyncio.Event()
+        leader = asyncio.create_task(leaving_client(scope_for(principal, "ent_3")))
+        while stub.calls == 0:
+            await asyncio.sleep(0)
+        joined = [asyncio.create_task(call(app, scope_for(principal, "ent_3"))) for _ in range(5)]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        stub.release.set()
+        await leader
+        return await asyncio.gather(*joined)
+
+    answers = asyncio.run(scenario())
+    assert stub.calls == 1
+    assert {a.status for a in answers} == {200}
+    assert {a.body for a in answers} == {b'{"data":{"entity":{"id":"ent_3","label":"Ada"}}}'}

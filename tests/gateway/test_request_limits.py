@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.live_servers import granian_server, uvicorn_server
 from intelgraph.app import build_services, create_app
 from intelgraph.settings import Settings
+from live_servers import granian_server, uvicorn_server
 
 OPERATOR = {"Authorization": "Bearer igo_test_operator_key"}
 DEFAULTS = Settings()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,20 +25,13 @@ import pytest
 
 from intelgraph.app import build_services
 from intelgraph.settings import Settings
+from live_servers import free_port, serve_env, start_serve, stop_process
 
 pytestmark = pytest.mark.integration
 
-INTELGRAPH = Path(sys.executable).parent / "intelgraph"
 OPERATOR_KEY = "igo_crash_test_operator_key"
 BATCH_SIZE = 10
 ACKED_BEFORE_KILL = 12
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -58,37 +49,11 @@ class Server:
 
     def start(self) -> None:
         self.port = free_port()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(INTELGRAPH), "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready in 30 s:\n{self.log.read_text()[-3000:]}")
+        self.process = start_serve(self.env, self.port, self.log)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process, sig)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -97,15 +62,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         database_url = f"sqlite:///{tmp_path}/crash.db"
     else:
         database_url = request.getfixturevalue("postgres_url")
-    env = {
-        **os.environ,
-        "INTELGRAPH_DATABASE_URL": database_url,
-        "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
-        "INTELGRAPH_OPERATOR_KEY": OPERATOR_KEY,
-        "INTELGRAPH_RUN_BACKGROUND_JOBS": "false",
-        "INTELGRAPH_LOG_LEVEL": "WARNING",
-    }
-    running = Server(env, tmp_path / "server.log")
+    running = Server(
+        serve_env(database_url, tmp_path / "data", OPERATOR_KEY), tmp_path / "server.log"
+    )
     try:
         yield running
     finally:

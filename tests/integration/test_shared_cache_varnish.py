@@ -8,8 +8,6 @@ Varnish's built-in vcl_backend_response honours.
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +16,10 @@ import orjson
 import pytest
 
 from conftest import person
-from gateway.live_servers import free_port, uvicorn_server
 from intelgraph.app import build_services, create_app
 from intelgraph.gateway.authn import JWKS_PATH
 from intelgraph.settings import Settings
+from live_servers import free_port, start_process, stop_process, uvicorn_server
 
 pytestmark = pytest.mark.integration
 
@@ -56,48 +54,31 @@ def varnish(backend: str, tmp_path: Path) -> Iterator[str]:
     vcl = tmp_path / "url-only.vcl"
     vcl.write_text(URL_ONLY_VCL.format(port=backend.rsplit(":", 1)[1]))
     port = free_port()
-    log = tmp_path / "varnishd.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(VARNISHD),
-                "-F",  # foreground: the test owns the process
-                "-j",
-                "none",  # no privilege separation: the work dir is the test's own
-                "-a",
-                f"127.0.0.1:{port}",
-                "-f",
-                str(vcl),
-                "-n",
-                str(tmp_path / "varnish"),
-                "-s",
-                "malloc,32m",
-                "-t",
-                "120",  # the default TTL of anything the backend does not forbid
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
+    process = start_process(
+        [
+            str(VARNISHD),
+            "-F",  # foreground: the test owns the process
+            "-j",
+            "none",  # no privilege separation: the work dir is the test's own
+            "-a",
+            f"127.0.0.1:{port}",
+            "-f",
+            str(vcl),
+            "-n",
+            str(tmp_path / "varnish"),
+            "-s",
+            "malloc,32m",
+            "-t",
+            "120",  # the default TTL of anything the backend does not forbid
+        ],
+        tmp_path / "varnishd.log",
+        f"{url}/healthz",
+    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"varnishd did not start:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def new_tenant(backend: str, operator_key: str, secret_label: str) -> tuple[str, str]:

@@ -20,24 +20,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from conftest import Harness, TenantHandle, edge, person
+from conftest import Harness, TenantHandle, edge
 from intelgraph.app import build_services, create_app
+from intelgraph.quotas import QuotaDecision
 from intelgraph.quotas.windows import MemoryWindows, MovingWindows, RedisWindows
 from intelgraph.settings import Settings
 from intelgraph.tenants.plans import LimitName
 from quotas.conftest import StackFactory
-from quotas.stack import REDIS_URL, build_stack, delete_prefix, limits, unique_prefix
+from quotas.ingest_allowance import ALLOWANCE, people, tenant_with_small_allowance
+from quotas.stack import REDIS_URL, Stack, build_stack, delete_prefix, limits, unique_prefix
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
-ALLOWANCE = 3  # records per second, for the HTTP tests
 
 # --- the engine ---------------------------------------------------------------------------
 
 
-def test_a_refund_gives_back_the_records_the_store_did_not_keep(make_stack: StackFactory) -> None:
-    stack = make_stack(limits(ingest_eps=5))
+def charged(
+    make_stack: StackFactory, *, records: int, per_second: int = 5
+) -> tuple[Stack, str, QuotaDecision]:
+    """A stack allowing ``per_second`` ingest records, a new tenant, and its charge for
+    ``records`` of them."""
+    stack = make_stack(limits(ingest_eps=per_second))
     tenant = stack.tenant()
-    charge = stack.engine.charge_ingest(tenant, 5, 5)
+    return stack, tenant, stack.engine.charge_ingest(tenant, records, per_second)
+
+
+def test_a_refund_gives_back_the_records_the_store_did_not_keep(make_stack: StackFactory) -> None:
+    stack, tenant, charge = charged(make_stack, records=5)
 
     after = stack.engine.refund_ingest(tenant, charge, stored=2)
 
@@ -48,9 +57,7 @@ def test_a_refund_gives_back_the_records_the_store_did_not_keep(make_stack: Stac
 
 
 def test_a_batch_that_stored_nothing_leaves_the_whole_allowance(make_stack: StackFactory) -> None:
-    stack = make_stack(limits(ingest_eps=5))
-    tenant = stack.tenant()
-    charge = stack.engine.charge_ingest(tenant, 5, 5)
+    stack, tenant, charge = charged(make_stack, records=5)
 
     after = stack.engine.refund_ingest(tenant, charge, stored=0)
 
@@ -59,9 +66,7 @@ def test_a_batch_that_stored_nothing_leaves_the_whole_allowance(make_stack: Stac
 
 
 def test_a_refund_takes_back_only_its_own_charge(make_stack: StackFactory) -> None:
-    stack = make_stack(limits(ingest_eps=5))
-    tenant = stack.tenant()
-    first = stack.engine.charge_ingest(tenant, 3, 5)
+    stack, tenant, first = charged(make_stack, records=3)
     stack.engine.charge_ingest(tenant, 2, 5)  # another batch, stored whole
 
     stack.engine.refund_ingest(tenant, first, stored=0)
@@ -89,9 +94,7 @@ def test_a_batch_over_the_allowance_that_stored_the_allowance_keeps_the_window_f
 def test_a_refund_after_its_charge_left_the_window_gives_nothing_back(
     make_stack: StackFactory,
 ) -> None:
-    stack = make_stack(limits(ingest_eps=5))
-    tenant = stack.tenant()
-    slow = stack.engine.charge_ingest(tenant, 5, 5)
+    stack, tenant, slow = charged(make_stack, records=5)
     time.sleep(1.05)  # the window is 1 s of real time: the slow batch's charge has left it
     stack.engine.charge_ingest(tenant, 5, 5)
 
@@ -102,9 +105,7 @@ def test_a_refund_after_its_charge_left_the_window_gives_nothing_back(
 
 
 def test_refused_and_unchecked_charges_refund_nothing(make_stack: StackFactory) -> None:
-    stack = make_stack(limits(ingest_eps=5))
-    tenant = stack.tenant()
-    stack.engine.charge_ingest(tenant, 5, 5)
+    stack, tenant, _ = charged(make_stack, records=5)
     refused = stack.engine.charge_ingest(tenant, 2, 5)
 
     assert stack.engine.refund_ingest(tenant, refused, stored=0) == refused
@@ -226,21 +227,6 @@ def app(
     services = build_services(app_settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {app_settings.operator_key}"})
-
-
-def tenant_with_small_allowance(harness: Harness) -> TenantHandle:
-    tenant = harness.new_tenant()
-    response = harness.client.post(
-        f"/v1/admin/tenants/{tenant.slug}/overrides",
-        json={"limit": "ingest_eps", "value": ALLOWANCE, "reason": "test"},
-        headers=harness.operator_headers,
-    )
-    assert response.status_code == 201, response.text
-    return tenant
-
-
-def people(prefix: str, n: int) -> list[dict[str, Any]]:
-    return [person(f"{prefix}-{i}", f"Person {i}") for i in range(n)]
 
 
 def ghost_edges(n: int) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from intelgraph.api.http_body import decode_json_object
 from intelgraph.api.persisted import SHA256_HEX
 from intelgraph.kernel import storable
 from intelgraph.kernel.errors import MALFORMED_REQUEST, IntelGraphError
@@ -23,15 +24,7 @@ class GraphQLRequest:
 def from_json_body(raw: bytes) -> GraphQLRequest:
     """Read a POST body. Raises MALFORMED_REQUEST naming the field that is wrong,
     UNSTORABLE_VALUE naming one with text or a number neither store keeps (``variables.id``)."""
-    try:
-        body = storable.loads(raw)
-    except storable.UnstorableError as exc:
-        raise exc.found.to_error() from None
-    except ValueError as exc:
-        raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object with 'query'")
-    return _from_fields(body)
+    return _from_fields(decode_json_object(raw, "the body must be a JSON object with 'query'"))
 
 
 def from_query_params(params: dict[str, str]) -> GraphQLRequest:

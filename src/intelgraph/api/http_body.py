@@ -79,6 +79,15 @@ async def read_json_object(
     if not raw.strip() and not required:
         return {}
     require_media_type(request, ("application/json",))
+    return decode_json_object(raw, "the body must be a JSON object")
+
+
+def decode_json_object(raw: bytes, not_an_object: str) -> dict[str, Any]:
+    """``raw`` decoded as a JSON object of storable values.
+
+    Raises MALFORMED_REQUEST (``not_an_object`` when it is JSON but no object) or
+    UNSTORABLE_VALUE naming the field.
+    """
     try:
         body = storable.loads(raw)
     except storable.UnstorableError as exc:
@@ -86,7 +95,7 @@ async def read_json_object(
     except ValueError as exc:
         raise IntelGraphError(MALFORMED_REQUEST, f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise IntelGraphError(MALFORMED_REQUEST, "the body must be a JSON object")
+        raise IntelGraphError(MALFORMED_REQUEST, not_an_object)
     return body
 
 

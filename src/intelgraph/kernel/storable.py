@@ -26,7 +26,8 @@ _UNSTORABLE_CHAR = re.compile("[\x00\ud800-\udfff]")
 MAX_FIELD_CHARS = 200  # a field named in an error: keys can be long
 # orjson decodes integer literals beyond 64 bits as floats: a text with a run of 19 digits
 # (as long as 2**63) goes to the exact decoder instead.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_RUN = 19  # digits: the shortest integer that may not fit signed 64 bits
+_DIGITS_AS_ZERO = bytes(48 if 48 <= c <= 57 else 32 for c in range(256))
 _DIGITS = b"0123456789"
 
 PathPart = str | int
@@ -131,8 +132,12 @@ def loads(raw: bytes, root: tuple[PathPart, ...] = ()) -> Any:
 
 
 def _has_long_digits(raw: bytes) -> bool:
-    # Counting digits first is ten times cheaper than the search, and almost always enough.
-    return len(raw) - len(raw.translate(None, _DIGITS)) >= 19 and bool(_LONG_DIGITS.search(raw))
+    # Counting digits first is cheap and almost always enough; then every digit becomes "0"
+    # and everything else a space, and a substring search (C speed) finds a run of 19: ten
+    # times cheaper than a regular expression on a 1 MB body.
+    if len(raw) - len(raw.translate(None, _DIGITS)) < _LONG_RUN:
+        return False
+    return raw.translate(_DIGITS_AS_ZERO).find(b"0" * _LONG_RUN) >= 0
 
 
 def _raise_unstorable_or(raw: bytes, root: tuple[PathPart, ...], refused: ValueError) -> NoReturn:

@@ -20,6 +20,7 @@ match to be served, is read at most once per ``INTELGRAPH_CACHE_EPOCH_SECONDS``)
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 from dataclasses import dataclass, field
@@ -135,7 +136,10 @@ class EdgeCacheMiddleware:
             return
 
         async def resolve() -> _Resolved:
-            return await self._resolve(scope, replay, key, safelisted, lookup, graphql_request)
+            # The fill is shared by every request of the flight: one client leaving must not
+            # cancel it for the others (the request's time budget still bounds it).
+            detached = _replaying(request.body_messages, _never_disconnects)
+            return await self._resolve(scope, detached, key, safelisted, lookup, graphql_request)
 
         resolved, is_leader = await self.cache.flights.run(flight, resolve)
         if not is_leader:
@@ -355,6 +359,12 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+async def _never_disconnects() -> Message:
+    """A receive channel past the body: the client is never reported gone."""
+    await asyncio.get_running_loop().create_future()
+    raise AssertionError("unreachable")
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
