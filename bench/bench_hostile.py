@@ -27,12 +27,12 @@ documents or registrations helps, as an attacker would arrange.
    figure is that CPU / N less the same for N ``{ __typename }`` requests. A send not
    answered within 30 s prints TIMEOUT and the server is restarted.
 2. the mix: an open loop (latency from the scheduled time) of 200/s B ``entity(id)`` reads
-   and 10/s ``GET /healthz``, first without attacks, then the same schedule with 20/s of A's
-   attacks round-robin; p50/p95/p99 of each stream's good answers (an attack's good answer
-   is a 4xx), every other outcome counted (a 429, a timeout, "abandoned" for what was still
-   queued 30 s after the schedule ended), and p95(with)/p95(without) of the reads. The run
-   without attacks goes first, so work an attack leaves behind cannot leak into the
-   reference.
+   and 10/s ``GET /healthz``, without attacks and with 20/s of A's attacks round-robin, in
+   up to six interleaved segments (without, with, with, without, …) so both halves see the
+   same background load on a shared machine; p50/p95/p99 of each stream's good answers (an
+   attack's good answer is a 4xx), every other outcome counted (a 429, a timeout,
+   "abandoned" for what was still queued 30 s after the schedule ended), and
+   p95(with)/p95(without) of the reads.
 
 Prints figures and never fails on time. The load generator is this process (httpx, one
 keep-alive connection per lane); its CPU is printed, since on a 2-core machine it competes
@@ -599,6 +599,37 @@ async def mix_run(
             await client.aclose()
 
 
+SEGMENTS = 6  # interleaved halves of the mix: without and with attacks, alternating
+
+
+def merged(parts: list[MixRun]) -> MixRun:
+    """The segments of one kind of mix run as one run."""
+
+    def join(streams: list[Stream | None]) -> Stream | None:
+        present = [stream for stream in streams if stream is not None]
+        if not present:
+            return None
+        whole = Stream(present[0].name)
+        for stream in present:
+            whole.latency += stream.latency
+            whole.outcomes.update(stream.outcomes)
+            whole.sent += stream.sent
+            whole.max_lag = max(whole.max_lag, stream.max_lag)
+        return whole
+
+    reads, health = join([p.reads for p in parts]), join([p.health for p in parts])
+    assert reads is not None and health is not None
+    return MixRun(
+        parts[0].name,
+        reads,
+        health,
+        join([p.attacks for p in parts]),
+        sum(p.wall for p in parts),
+        sum(p.server_cpu for p in parts),
+        sum(p.client_cpu for p in parts),
+    )
+
+
 def ms_or_nan(seconds: float) -> str:
     return "nan" if math.isnan(seconds) else f"{seconds * 1e3:.2f}"
 
@@ -790,10 +821,21 @@ def main() -> None:
         print()
         print_refusals(trivial, refusals)
         rates = (args.rate, args.health_rate, args.attack_rate)
-        runs = []
-        for name, mixed in (("without attacks", []), ("with attacks", attacks)):
-            print(f"\n[mix {name}: {seconds:g} s]", flush=True)
-            runs.append(asyncio.run(mix_run(name, server, tenants, mixed, seconds, rates)))
+        # Interleaved segments (without, with, with, without, …): on a shared, noisy machine
+        # both halves see the same background load, so one run's ratio means something.
+        segments = max(1, min(SEGMENTS, int(seconds // 5)))
+        order = [("without attacks", []), ("with attacks", attacks)]
+        done: dict[str, list[MixRun]] = {name: [] for name, _ in order}
+        for segment in range(segments):
+            for name, mixed in order if segment % 2 == 0 else order[::-1]:
+                print(
+                    f"[mix segment {segment + 1}/{segments} {name}: {seconds / segments:g} s]",
+                    flush=True,
+                )
+                done[name].append(
+                    asyncio.run(mix_run(name, server, tenants, mixed, seconds / segments, rates))
+                )
+        runs = [merged(parts) for parts in done.values()]
         print()
         print_mix(runs)
         print_summary(refusals, runs, skipped)

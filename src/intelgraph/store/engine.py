@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
@@ -36,11 +38,22 @@ def create_store_engine(url: str) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": 30}
         if not database or database == ":memory:":
             # One shared connection, or every checkout would see a new empty database.
-            engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+            engine = create_engine(
+                url,
+                connect_args=connect_args,
+                poolclass=StaticPool,
+                json_deserializer=load_json,
+            )
             event.listen(engine, "connect", _configure_sqlite)
             return engine
         _prepare_private_database(Path(database).expanduser().resolve())
-        engine = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=16)
+        engine = create_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=8,
+            max_overflow=16,
+            json_deserializer=load_json,
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # Sessions in UTC, whatever the server's TimeZone: stored times are compared as UTC.
@@ -49,10 +62,21 @@ def create_store_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
+        json_deserializer=load_json,
         # prepare_threshold None: server-side prepared statements froze bad generic plans
         # for IN-lists on tables not yet analysed (1 s per ingest batch, measured).
         connect_args={"options": "-c timezone=UTC", "prepare_threshold": None},
     )
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON columns decoded by orjson (ten times the standard library's speed: reading a page
+    of 500 entities with their attributes spent a third of its time in ``json.loads``); a text
+    orjson refuses (``NaN`` written by an older release) falls back to the standard library."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _prepare_private_database(path: Path) -> None:
@@ -109,6 +133,7 @@ class WalCheckpointer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.checkpoints = 0
+        self.commits_seen = 0  # commits that woke the thread (counted in the committing one)
 
     @property
     def is_active(self) -> bool:
@@ -147,7 +172,13 @@ class WalCheckpointer:
         except Exception:  # the backstop autocheckpoint still runs; never kill the thread
             log.exception("WAL checkpoint failed")
 
+    @property
+    def is_running(self) -> bool:
+        """Whether the checkpoint thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _on_commit(self, _conn: Any) -> None:
+        self.commits_seen += 1
         self._wake.set()
 
     def _run(self) -> None:
