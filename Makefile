@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench services lock clean
+.PHONY: install run test lint typecheck unit bench services lock clean js-deps vendor-web
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,23 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests bench examples
 	$(VENV)/bin/mypy --strict $(wildcard src/intelgraph/kernel src/intelgraph/store src/intelgraph/crypto src/intelgraph/billing)
 
-test: install services lint
+test: install services lint js-deps
 	$(VENV)/bin/pytest -q
+
+# The JavaScript clients the tests drive (tests/js: Apollo Client), once per lock; the tests
+# run the same `npm ci` when this stamp is missing or older than the lock.
+JS_TESTS := tests/js
+$(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
+	@cd $(JS_TESTS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+js-deps: $(JS_TESTS)/node_modules/.installed
+
+# GraphiQL and React are vendored (built files and licences committed under
+# src/intelgraph/web/static/vendor/): `make run` needs no network. This refreshes them from
+# web/package-lock.json; bump a version with `npm install --prefix web PKG@VERSION` first.
+vendor-web:
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && node copy-assets.mjs
 
 # Benchmark-only packages (Splink, recordlinkage) come from their own lock: `make run` stays lean.
 $(VENV)/.bench-installed: $(STAMP) requirements-bench.lock

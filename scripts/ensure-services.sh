@@ -43,9 +43,12 @@ install_debian_package() {  # install_debian_package PACKAGE CHECK_COMMAND...
 }
 have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
 have_varnish() { [ -x /usr/sbin/varnishd ]; }
+have_chromium() { [ -x /usr/bin/chromium ]; }
 
 # Prometheus and promtool: the reconciliation test starts its own server, the rule tests run
 # promtool. Varnish: the shared-cache test starts its own varnishd in front of the service.
+# Chromium: the browser tests.
 install_debian_package prometheus have_prometheus
 install_debian_package varnish have_varnish
+install_debian_package chromium have_chromium  # browser tests (Playwright drives it)
 echo "services: PostgreSQL and Redis are up; $(prometheus --version 2>/dev/null | head -1); $(/usr/sbin/varnishd -V 2>&1 | head -1)"

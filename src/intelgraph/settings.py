@@ -30,12 +30,21 @@ class Settings(BaseSettings):
         None,
         description="Base64 of 32 bytes sealing private keys at rest; unset = key file in DATA_DIR",
     )
-    signing_key_grace_days: int = Field(
-        30, description="Days a rotated signing key still verifies before it expires"
+    signing_key_grace_days: int | None = Field(
+        None,
+        description="Deprecated and ignored: a rotated signing key verifies until it is "
+        "retired (`intelgraph keys retire KID --reason compromised`); still accepted so old "
+        "configurations start",
     )
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, description="Port `serve` listens on")
     workers: int = Field(1, description="Server worker processes for `serve`")
+    server_url: str | None = Field(
+        None,
+        description="A running server's base URL (e.g. http://127.0.0.1:8080): `intelgraph "
+        "cache purge` goes through its admin API with the operator key, reaching its "
+        "in-memory edge cache",
+    )
     log_level: str = Field("INFO", description="Log level (JSON logs on stderr)")
     authn_cache_seconds: float = Field(
         1.0,
@@ -130,6 +139,11 @@ class Settings(BaseSettings):
     )
     run_background_jobs: bool = Field(
         True, description="Run the in-process scheduler (PageRank recompute, later jobs)"
+    )
+    jobs_retry_seconds: float = Field(
+        60.0,
+        description="How long a scheduled daily job that failed waits before it tries the "
+        "same day again (the days after it wait too; `intelgraph jobs list` shows the error)",
     )
     demo_tenant_slug: str = Field("demo", description="Slug of the tenant `--demo` seeds")
     # gateway edge cache (gateway/edgecache/)

@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Harness, TenantHandle, person
@@ -312,6 +314,31 @@ def test_the_deprecations_document_is_served_without_an_api_key(harness: Harness
         assert f"## {field}" in response.text
         assert f"`{record.replacement}`" in response.text
     assert "@include(if: false)" in response.text  # the documented decision
+
+
+class AnchorIds(HTMLParser):
+    """Every ``id`` attribute of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids.update(value for name, value in attrs if name == "id" and value)
+
+
+def test_every_link_anchor_exists_in_the_page_it_points_to(
+    harness: Harness, seeded: Seeded
+) -> None:
+    response = run(harness, seeded.tenant.admin_key, ALL_OLD, {"id": seeded.entity_id})
+    links = [LINK.match(part.strip()) for part in response.headers["Link"].split(",")]
+    fragments = {link["field"] for link in links if link is not None}
+    assert fragments == set(deprecations())  # ALL_OLD uses every deprecated field
+
+    page = harness.client.get("/docs/api/deprecations.md").text
+    anchors = AnchorIds()
+    anchors.feed(MarkdownIt("commonmark", {"html": True}).render(page))  # as a viewer shows it
+    assert fragments <= anchors.ids, f"missing anchors: {sorted(fragments - anchors.ids)}"
 
 
 def test_the_served_deprecations_document_matches_the_one_in_the_repository(

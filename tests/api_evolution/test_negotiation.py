@@ -8,6 +8,7 @@ cached value (PlatformSettings.set), and is switched back off in a ``finally``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -131,6 +132,26 @@ def test_an_unsupported_version_is_refused_naming_the_supported_ones(
     assert error["extensions"]["code"] == "UNSUPPORTED_API_VERSION"
     assert error["extensions"]["supportedVersions"] == ["1.0", "1.1"]
     assert "1.0, 1.1" in error["message"]
+
+
+def test_a_refused_version_carries_the_rate_limit_headers_like_every_tenant_response(
+    harness: Harness,
+) -> None:
+    tenant = harness.new_tenant()
+    admitted = post_graphql(harness, tenant.admin_key, PORTABLE_QUERY)
+    refused = post_graphql(harness, tenant.admin_key, PORTABLE_QUERY, {VERSION_HEADER: "9"})
+
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["ratelimit-policy"] == admitted.headers["ratelimit-policy"]
+    assert '"api_rpm";q=' in refused.headers["ratelimit-policy"]
+    assert rpm_remaining(refused) == rpm_remaining(admitted) - 1  # charged, as 400s are
+
+
+def rpm_remaining(response: Any) -> int:
+    """``r`` of the api_rpm item of the RateLimit header."""
+    found = re.search(r'"api_rpm";r=(\d+)', response.headers["ratelimit"])
+    assert found is not None, response.headers["ratelimit"]
+    return int(found[1])
 
 
 @pytest.mark.parametrize("values", [("1.1", "1.1"), ("1.0", "1.1")])

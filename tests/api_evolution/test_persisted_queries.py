@@ -173,7 +173,9 @@ def test_a_tenant_that_disallows_apq_runs_the_text_without_registering_it(
     body = {"query": LABEL_QUERY, "extensions": apq(LABEL_QUERY), "variables": variables}
     assert post(harness, key, body).status_code == 200
     hash_only = post(harness, key, {"extensions": apq(LABEL_QUERY), "variables": variables})
-    assert hash_only.status_code == 404, hash_only.text
+    # Apollo's answer for a server without APQ: clients stop sending hashes (issue 12).
+    assert hash_only.status_code == 400, hash_only.text
+    assert error_code(hash_only) == "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 # --- documentId and operationId, POST and GET -----------------------------------------------

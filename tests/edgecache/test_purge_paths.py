@@ -201,8 +201,10 @@ def test_entity_resolution_merges_and_splits_do_not_change_cached_responses(
     for headers in ({}, V1_1):
         for entity in (first, second):
             warm(harness, resolved.key, GET_ENTITY, {"id": entity}, headers)
-    event = harness.services.er.split(resolved.principal(), [second], reason="cache test")
-    harness.services.er.revert(resolved.principal(), event.id, reason="cache test")
+    event = harness.services.er.clustering.split(
+        resolved.principal(), [second], reason="cache test"
+    )
+    harness.services.er.clustering.revert(resolved.principal(), event.id, reason="cache test")
     for headers in ({}, V1_1):
         for entity in (first, second):
             read_fresh(harness, resolved.key, GET_ENTITY, {"id": entity}, headers)

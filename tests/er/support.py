@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from intelgraph.demo.records import CorruptionProfile, generate_organizations, generate_people
-from intelgraph.er.comparisons import NULL_LEVEL, compare_pairs
-from intelgraph.er.config import ResolutionConfig, default_config, parse_config
-from intelgraph.er.preparation import prepare
-from intelgraph.er.records import Record
+from intelgraph.er.engine.comparisons import NULL_LEVEL, compare_pairs
+from intelgraph.er.engine.config import ResolutionConfig, default_config, parse_config
+from intelgraph.er.engine.preparation import prepare
+from intelgraph.er.engine.records import Record
 
 # Harder than the demo default: more duplicates, more typos, more missing fields.
 HARD_PROFILE = CorruptionProfile(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from intelgraph.er.blocking import BlockingIndex, blocking_recall, candidate_pairs
-from intelgraph.er.config import BlockingRuleSpec, default_config
-from intelgraph.er.evaluation import true_pairs
-from intelgraph.er.preparation import prepare
+from intelgraph.er.engine.blocking import BlockingIndex, blocking_recall, candidate_pairs
+from intelgraph.er.engine.config import BlockingRuleSpec, default_config
+from intelgraph.er.engine.evaluation import true_pairs
+from intelgraph.er.engine.preparation import prepare
 
 from .support import (
     HARD_PROFILE,

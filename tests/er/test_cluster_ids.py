@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intelgraph.er.cluster_ids import ClusterAssignment, ClusterIdChanges, assign_cluster_ids
+from intelgraph.er.engine.cluster_ids import ClusterAssignment, ClusterIdChanges, assign_cluster_ids
 from intelgraph.kernel.errors import IntelGraphError
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from intelgraph.er.clustering import (
+from intelgraph.er.engine.clustering import (
     ChainingGuard,
     cluster_records,
     connected_components,
     diameter,
     pair_key,
 )
-from intelgraph.er.decisions import Thresholds
+from intelgraph.er.engine.decisions import Thresholds
 from intelgraph.kernel.errors import IntelGraphError
 
 THRESHOLDS = Thresholds()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intelgraph.er.config import default_config, parse_config
+from intelgraph.er.engine.config import default_config, parse_config
 
 from .support import level_of, levels_of, organization, person
 

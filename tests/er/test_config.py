@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from intelgraph.er.config import (
+from intelgraph.er.engine.config import (
     config_fingerprint,
     default_config,
     load_config,
     parse_config,
     parse_config_text,
 )
-from intelgraph.er.records import CANONICAL_ATTRIBUTES, EntityType
+from intelgraph.er.engine.records import CANONICAL_ATTRIBUTES, EntityType
 from intelgraph.kernel.errors import IntelGraphError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from intelgraph.er.decisions import Decision, Thresholds, decide, decide_all
+from intelgraph.er.engine.decisions import Decision, Thresholds, decide, decide_all
 
 
 def test_default_thresholds_are_point_nine_and_point_six() -> None:

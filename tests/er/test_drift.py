@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intelgraph.er.clustering import connected_components
-from intelgraph.er.config import default_config
-from intelgraph.er.drift import (
+from intelgraph.er.engine.clustering import connected_components
+from intelgraph.er.engine.config import default_config
+from intelgraph.er.engine.drift import (
     DriftLevel,
     F1DropPolicy,
     WeightDistribution,
@@ -18,8 +18,8 @@ from intelgraph.er.drift import (
     sweep_thresholds,
     weight_distribution,
 )
-from intelgraph.er.evaluation import pairwise_metrics
-from intelgraph.er.pipeline import resolve_batch
+from intelgraph.er.engine.evaluation import pairwise_metrics
+from intelgraph.er.engine.pipeline import resolve_batch
 from intelgraph.kernel.errors import IntelGraphError
 
 from .support import HARD_PROFILE, generated_people

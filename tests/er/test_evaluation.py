@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intelgraph.er.evaluation import (
+from intelgraph.er.engine.evaluation import (
     bcubed_metrics,
     blocking_recall,
     evaluate,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intelgraph.er.golden import load_golden_set, parse_golden_csv
+from intelgraph.er.engine.golden import load_golden_set, parse_golden_csv
 from intelgraph.kernel.errors import IntelGraphError
 
 GOOD = (
@@ -38,7 +38,7 @@ def test_a_good_file_gives_records_and_truth(tmp_path: Path) -> None:
 
 
 def test_a_set_can_be_narrowed_to_one_entity_type() -> None:
-    from intelgraph.er.records import EntityType
+    from intelgraph.er.engine.records import EntityType
 
     people = parse_golden_csv(GOOD).of_type(EntityType.PERSON)
     assert [r.record_id for r in people.records] == ["r1", "r2"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from intelgraph.er.normalisation import (
+from intelgraph.er.engine.normalisation import (
     normalise_address,
     normalise_country,
     normalise_email,

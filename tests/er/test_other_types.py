@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from intelgraph.er.config import default_config, parse_config, parse_config_text
-from intelgraph.er.golden import parse_golden_csv
-from intelgraph.er.mapping import entity_record
-from intelgraph.er.runs import evaluate_golden
+from intelgraph.er.engine.config import default_config, parse_config, parse_config_text
+from intelgraph.er.engine.golden import parse_golden_csv
+from intelgraph.er.engine.mapping import entity_record
+from intelgraph.er.engine.runs import evaluate_golden
 from intelgraph.kernel.errors import IntelGraphError
 
 from .other_types import (

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from intelgraph.er.clustering import ChainingGuard
-from intelgraph.er.config import default_config, parse_config
-from intelgraph.er.decisions import Decision, Thresholds
-from intelgraph.er.evaluation import pairwise_metrics
-from intelgraph.er.pipeline import ResolvedIndex, resolve_batch, resolve_incremental
-from intelgraph.er.scoring import new_model
+from intelgraph.er.engine.clustering import ChainingGuard
+from intelgraph.er.engine.config import default_config, parse_config
+from intelgraph.er.engine.decisions import Decision, Thresholds
+from intelgraph.er.engine.evaluation import pairwise_metrics
+from intelgraph.er.engine.pipeline import ResolvedIndex, resolve_batch, resolve_incremental
+from intelgraph.er.engine.scoring import new_model
 from intelgraph.kernel.errors import IntelGraphError
 
 from .support import (

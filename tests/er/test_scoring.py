@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from intelgraph.er.config import default_config, parse_config
-from intelgraph.er.preparation import prepare
-from intelgraph.er.scoring import (
+from intelgraph.er.engine.config import default_config, parse_config
+from intelgraph.er.engine.preparation import prepare
+from intelgraph.er.engine.scoring import (
     MatchModel,
     explain,
     new_model,
@@ -18,7 +18,7 @@ from intelgraph.er.scoring import (
     score_pairs,
     term_frequencies,
 )
-from intelgraph.er.training import train_model
+from intelgraph.er.engine.training import train_model
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import IntelGraphError
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intelgraph.er.config import default_config
-from intelgraph.er.evaluation import true_pairs
-from intelgraph.er.preparation import prepare
-from intelgraph.er.training import (
+from intelgraph.er.engine.config import default_config
+from intelgraph.er.engine.evaluation import true_pairs
+from intelgraph.er.engine.preparation import prepare
+from intelgraph.er.engine.training import (
     GammaPatterns,
     expectation_maximisation,
     initial_m,

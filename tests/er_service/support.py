@@ -11,7 +11,7 @@ from typing import Any
 
 from conftest import Harness, TenantHandle
 from intelgraph.demo.records import SyntheticRecord, generate_people
-from intelgraph.er.records import PERSON_ATTRIBUTES
+from intelgraph.er.engine.records import PERSON_ATTRIBUTES
 from intelgraph.kernel.tenancy import Principal
 
 V1_1 = {"X-IG-Api-Version": "1.1"}
@@ -105,7 +105,7 @@ def resolved_tenant(
         "/v1/er/models/train", json={"type": "PERSON"}, headers=headers(tenant.admin_key)
     )
     assert trained.status_code == 201, trained.text
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     return ResolvedTenant(tenant, records, ids)
 
 

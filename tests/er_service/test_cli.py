@@ -130,7 +130,7 @@ def test_an_operator_trains_evaluates_watches_drift_and_rolls_back_thresholds_fr
     services = build_services(terminal.settings)
     tenant = services.tenants.get_tenant("acme")
     other = Principal(tenant.id, "key-other", "other admin", ("admin",))
-    services.er.approve_thresholds(other, proposal_id, reason="second pair of eyes")
+    services.er.thresholds.approve(other, proposal_id, reason="second pair of eyes")
     services.engine.dispose()
 
     rolled = terminal.run(

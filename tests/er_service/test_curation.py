@@ -85,7 +85,7 @@ def test_a_reverted_auto_merge_stays_apart_when_more_records_of_that_person_arri
 
     original = next(r for r in resolved.records if resolved.entity(r.record_id) == first)
     copy = harness.ingest(resolved.key, [entity_line(original, external_id="copy-of-first")])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
 
     again = canonical_ids(
         harness, resolved.key, [first, second, copy.json()["ids"]["copy-of-first"]]
@@ -107,7 +107,7 @@ def test_review_approval_merges_the_pair_and_rejection_keeps_it_apart(
             harness.client.post(
                 "/v1/er/models/train", json={"type": "PERSON"}, headers=headers(tenant.admin_key)
             )
-            harness.services.er.drain()
+            harness.services.er.resolution.drain()
             # Every pair short of certainty goes to a person from now on.
             proposal = harness.client.post(
                 "/v1/er/thresholds",
@@ -120,7 +120,7 @@ def test_review_approval_merges_the_pair_and_rejection_keeps_it_apart(
                 headers=headers(reviewer_key),
             )
             assert approved.status_code == 200, approved.text
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     items = harness.client.get(
         "/v1/er/review?type=PERSON", headers=headers(tenant.admin_key)
     ).json()["items"]

@@ -55,7 +55,7 @@ class Scene:
         lines = [entity_line(r, f"{tag}-{r.record_id}") for r in records]
         response = self.harness.ingest(self.tenant.admin_key, lines)
         assert response.status_code == 200, response.text
-        self.harness.services.er.drain()
+        self.harness.services.er.resolution.drain()
 
     def metric(self, name: str, **labels: str) -> float | None:
         wanted = {"tenant": self.tenant.id, "type": "PERSON"} | labels
@@ -97,7 +97,7 @@ def scene(settings: Settings) -> Iterator[Scene]:
             "/v1/er/models/train", json={"type": "PERSON"}, headers=tenant.headers
         )
         assert trained.status_code == 201, trained.text
-        services.er.drain()
+        services.er.resolution.drain()
         clock.advance(60)
         _approve_baseline(harness, tenant)
         for seed in BASELINE_SEEDS:
@@ -138,7 +138,7 @@ def test_a_batch_that_shifts_the_match_weights_raises_a_stored_exported_and_logg
     scene.clock.advance(3600)  # the nightly check runs after the day's ingests
 
     with caplog.at_level(logging.WARNING, logger="intelgraph.er.nightly"):
-        report = scene.harness.services.er.run_nightly([scene.tenant.id])
+        report = scene.harness.services.er.drift.run_nightly([scene.tenant.id])
 
     assert {a.kind for a in report.alerts} == {"WEIGHT_PSI", "LINK_SHARE"}
     stored = scene.harness.client.get("/v1/er/alerts", headers=scene.tenant.headers).json()
@@ -171,7 +171,7 @@ def test_an_ordinary_batch_raises_no_input_drift_alert(
     scene.clock.advance(3600)
 
     with caplog.at_level(logging.WARNING, logger="intelgraph.er.nightly"):
-        report = scene.harness.services.er.run_nightly([scene.tenant.id])
+        report = scene.harness.services.er.drift.run_nightly([scene.tenant.id])
 
     assert report.alerts == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -23,7 +23,7 @@ def test_one_tenants_models_golden_sets_and_clusters_are_invisible_to_another(
         content=golden_csv(people(60, 21)),
         headers=headers(owner.key) | {"content-type": "text/csv"},
     )
-    harness.services.er.run_nightly([owner.tenant.id])
+    harness.services.er.drift.run_nightly([owner.tenant.id])
     proposal = harness.client.post(
         "/v1/er/thresholds",
         json={"type": "PERSON", "autoMerge": 0.95, "review": 0.7},
@@ -39,8 +39,8 @@ def test_one_tenants_models_golden_sets_and_clusters_are_invisible_to_another(
     assert harness.client.get("/v1/er/models", headers=them).json()["models"] == []
     assert harness.client.get("/v1/er/golden-sets", headers=them).json()["goldenSets"] == []
     assert harness.client.get("/v1/er/runs", headers=them).json()["runs"] == []
-    assert harness.services.er.live_model(other.id, "PERSON") is None
-    assert harness.services.er.run_nightly([other.id]).runs == []
+    assert harness.services.er.training.live_model(other.id, "PERSON") is None
+    assert harness.services.er.drift.run_nightly([other.id]).runs == []
     assert (
         _code(harness.client.get(f"/v1/er/clusters/{cluster_id}", headers=them)) == "ER_NOT_FOUND"
     )
@@ -71,7 +71,7 @@ def test_one_tenants_review_items_are_invisible_to_another(harness: Harness) -> 
     harness.client.post(
         "/v1/er/models/train", json={"type": "PERSON"}, headers=headers(tenant.admin_key)
     )
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     proposal = harness.client.post(
         "/v1/er/thresholds",
         json={"type": "PERSON", "autoMerge": 1.0, "review": 0.5},
@@ -79,7 +79,7 @@ def test_one_tenants_review_items_are_invisible_to_another(harness: Harness) -> 
     ).json()["thresholds"]
     harness.client.post(f"/v1/er/thresholds/{proposal['id']}/approve", headers=headers(reviewer))
     harness.ingest(tenant.admin_key, [entity_line(r) for r in records[60:]])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     items = harness.client.get("/v1/er/review", headers=headers(tenant.admin_key)).json()["items"]
     assert items
     other = harness.new_tenant()

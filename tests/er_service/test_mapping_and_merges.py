@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intelgraph.er.cluster_ids import ClusterAssignment
-from intelgraph.er.mapping import entity_record
+from intelgraph.er.engine.cluster_ids import ClusterAssignment
+from intelgraph.er.engine.mapping import entity_record
 from intelgraph.er.online import keep_apart
 
 

@@ -6,7 +6,7 @@ import time
 
 from conftest import Harness
 from intelgraph.app import build_services
-from intelgraph.er.evaluation import pairwise_metrics
+from intelgraph.er.engine.evaluation import pairwise_metrics
 from intelgraph.graph.ingest import IngestBatch, add_document
 
 from .support import (
@@ -42,7 +42,7 @@ def test_cluster_ids_do_not_change_when_members_are_added(harness: Harness) -> N
     before = canonical_ids(harness, resolved.key, list(resolved.ids.values()))
 
     later_ids = ingest(harness, resolved.key, later)
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
 
     after = canonical_ids(harness, resolved.key, list(resolved.ids.values()))
     for entity_id, cluster_id in before.items():
@@ -64,7 +64,7 @@ def test_people_wait_unresolved_until_there_are_enough_to_train_a_model(
 ) -> None:
     tenant = harness.new_tenant()
     ids = ingest(harness, tenant.admin_key, people()[:5])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
 
     query = "query($id: ID!) { entity(id: $id) { canonicalId resolution { clusterId decision } } }"
     body = harness.client.post(
@@ -116,8 +116,8 @@ def test_people_ingested_by_another_process_are_picked_up_by_the_periodic_sweep(
     ids = list(ingested.body["ids"].values())
     assert not any(canonical_ids(harness, resolved.key, ids).values())
 
-    swept = harness.services.er.sweep_unresolved()
-    harness.services.er.drain()
+    swept = harness.services.er.resolution.sweep_unresolved()
+    harness.services.er.resolution.drain()
 
     assert resolved.tenant.id in swept
     assert all(canonical_ids(harness, resolved.key, ids).values())

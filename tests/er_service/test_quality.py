@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Harness
-from intelgraph.er.config import default_config
-from intelgraph.er.drift_checks import (
+from intelgraph.er.engine.config import default_config
+from intelgraph.er.engine.drift_checks import (
     DriftKind,
     DriftPolicy,
     check_cluster_sizes,
@@ -17,7 +17,7 @@ from intelgraph.er.drift_checks import (
     check_weight_psi,
     live_weight_counts,
 )
-from intelgraph.er.scoring import new_model
+from intelgraph.er.engine.scoring import new_model
 
 from .support import ResolvedTenant, golden_csv, headers, people, resolved_tenant
 
@@ -48,7 +48,7 @@ def test_the_nightly_evaluation_stores_a_run_per_golden_set_and_exports_f1(
     resolved = resolved_tenant(harness)
     golden = _add_golden(harness, resolved)
 
-    report = harness.services.er.run_nightly()
+    report = harness.services.er.drift.run_nightly()
 
     mine = [r for r in report.runs if r.tenant_id == resolved.tenant.id]
     assert len(mine) == 1 and mine[0].golden_id == golden["id"]
@@ -70,8 +70,8 @@ def test_a_degraded_model_raises_a_stored_logged_and_exported_f1_drift_alert(
 ) -> None:
     resolved = resolved_tenant(harness)
     _add_golden(harness, resolved)
-    harness.services.er.run_nightly([resolved.tenant.id])  # records the baseline F1
-    _, model = harness.services.er.live_model(resolved.tenant.id, "PERSON") or (0, None)
+    harness.services.er.drift.run_nightly([resolved.tenant.id])  # records the baseline F1
+    _, model = harness.services.er.training.live_model(resolved.tenant.id, "PERSON") or (0, None)
     assert model is not None
     # Agreement now counts against a match and disagreement for it.
     inverted = new_model(
@@ -80,10 +80,12 @@ def test_a_degraded_model_raises_a_stored_logged_and_exported_f1_drift_alert(
         [[level.u for level in c.levels] for c in model.comparisons],
         [[level.m for level in c.levels] for c in model.comparisons],
     )
-    harness.services.er.store_model(resolved.principal(), inverted, reason="deliberately bad")
+    harness.services.er.training.store_model(
+        resolved.principal(), inverted, reason="deliberately bad"
+    )
 
     with caplog.at_level(logging.WARNING, logger="intelgraph.er.nightly"):
-        report = harness.services.er.run_nightly([resolved.tenant.id])
+        report = harness.services.er.drift.run_nightly([resolved.tenant.id])
 
     assert [a.kind for a in report.alerts] == ["F1_DROP"]
     stored = harness.client.get("/v1/er/alerts", headers=headers(resolved.key)).json()["alerts"]

@@ -68,7 +68,7 @@ def test_an_unapproved_proposal_changes_no_decision(harness: Harness) -> None:
     }
     record_id = next(r for r, e in resolved.ids.items() if e == first)
     copy = harness.ingest(resolved.key, [_weak_copy(resolved, record_id, "weak-copy")])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     copy_id = copy.json()["ids"]["weak-copy"]
     joined = harness.client.get(
         f"/v1/er/entities/{copy_id}/resolution", headers=headers(resolved.key)
@@ -112,7 +112,7 @@ def test_approved_thresholds_decide_from_then_on_and_a_rollback_restores_the_pre
     assert _explain(harness, resolved, first, second)["thresholdsVersion"] == 2
     record_id = next(r for r, e in resolved.ids.items() if e == first)
     copy = harness.ingest(resolved.key, [_weak_copy(resolved, record_id, "weak-copy")])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     copy_id = copy.json()["ids"]["weak-copy"]
     alone = harness.client.get(
         f"/v1/er/entities/{copy_id}/resolution", headers=headers(resolved.key)
@@ -157,7 +157,7 @@ def test_a_suggestion_is_a_proposal_with_expected_metrics_that_needs_approval(
         headers=headers(resolved.key) | {"content-type": "text/csv"},
     )
     assert golden.status_code == 201, golden.text
-    harness.services.er.run_nightly([resolved.tenant.id])
+    harness.services.er.drift.run_nightly([resolved.tenant.id])
 
     suggested = harness.client.post(
         "/v1/er/thresholds/suggest",

@@ -46,7 +46,7 @@ def _train(harness: Harness, key: str, entity_type: str = "ACCOUNT") -> dict[str
         "/v1/er/models/train", json={"type": entity_type}, headers=headers(key)
     )
     assert trained.status_code == 201, trained.text
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     model: dict[str, Any] = trained.json()["model"]
     return model
 
@@ -105,7 +105,7 @@ def test_a_tenant_admins_config_for_a_new_type_drives_training_online_resolution
         "late-copy", "ACCOUNT", twin.cluster_id, twin.attributes | {"iban": spaced}
     )
     late_ids = _ingest(harness, tenant.admin_key, [again])
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     late_found = canonical_ids(harness, tenant.admin_key, [late_ids["late-copy"]])
     assert late_found[late_ids["late-copy"]] == found[ids[twin.record_id]]
 
@@ -116,7 +116,7 @@ def test_a_tenant_admins_config_for_a_new_type_drives_training_online_resolution
         headers=headers(tenant.admin_key) | {"content-type": "text/csv"},
     )
     assert golden.status_code == 201, golden.text
-    report = harness.services.er.run_nightly([tenant.id])
+    report = harness.services.er.drift.run_nightly([tenant.id])
     [run] = [r for r in report.runs if r.entity_type == "ACCOUNT"]
     assert run.f1 >= 0.9 and run.model_version == model["modelVersion"]
     status = harness.client.get("/v1/er/status", headers=headers(tenant.admin_key)).json()
@@ -180,7 +180,7 @@ def test_only_a_tenant_admin_may_set_a_config_and_other_tenants_never_see_or_use
     hidden = harness.client.get("/v1/er/configs/ACCOUNT", headers=headers(other.admin_key))
     assert hidden.status_code == 404, hidden.text
     ids = _ingest(harness, other.admin_key, list(ACCOUNTS[:20]))
-    harness.services.er.drain()
+    harness.services.er.resolution.drain()
     untrained = harness.client.post(
         "/v1/er/models/train", json={"type": "ACCOUNT"}, headers=headers(other.admin_key)
     )

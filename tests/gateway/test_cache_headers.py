@@ -9,12 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from conftest import Harness, TenantHandle, person
 from edgecache.support import GET_ENTITY, MANIFEST
 from intelgraph.gateway.authn import JWKS_PATH
 from intelgraph.gateway.cache_headers import cache_headers
+from intelgraph.web.assets import STATIC_PREFIX, asset_url, vendored_assets
 
 PATH_PARAMS = {
     "key_id": "key_missing",
@@ -25,8 +26,25 @@ PATH_PARAMS = {
     "operation_id": "notSafelisted:v1",  # never a real entry: the walk must not unlist one
 }
 NOT_SAFELISTED = "searchEntities:v1"
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/graphiql", "/docs/api/deprecations.md", JWKS_PATH}
+# The API reference (document and page) is the same for everyone: public, cached 5 minutes.
+REFERENCE = {"/openapi.json", "/docs"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/graphiql",
+    "/docs/api/deprecations.md",
+    JWKS_PATH,
+    *REFERENCE,
+}
 OWN_DOCUMENT = "query ownTypename { __typename }"
+# The static mount's files: public like the pages that load them, cached for a year.
+STATIC_FILES = {asset_url(name) for name in vendored_assets()} | {"/static/vendor/missing.js"}
+IMMUTABLE = ["public", "max-age=31536000", "immutable"]
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC or path in STATIC_FILES
 
 
 def directives(response: Any) -> list[str]:
@@ -51,7 +69,8 @@ def assert_not_stored(response: Any, what: str) -> None:
 def app_routes(harness: Harness) -> list[Route]:
     app: Any = harness.client.app
     routes = [route for route in app.routes if isinstance(route, Route)]
-    assert len(routes) == len(app.routes), "a mount or websocket route: walk it too"
+    static = [r for r in app.routes if isinstance(r, Mount) and r.path == STATIC_PREFIX]
+    assert len(routes) + len(static) == len(app.routes), "a mount or websocket route: walk it too"
     return routes
 
 
@@ -71,6 +90,8 @@ def every_request(harness: Harness, tenant_slug: str) -> list[tuple[str, str]]:
         methods = sorted(route.methods or [])
         requests += [(method, path) for method in methods]
         requests.append(("PATCH", path))  # no route takes PATCH: the 405 answer
+    for path in sorted(STATIC_FILES):
+        requests += [("GET", path), ("HEAD", path), ("PATCH", path)]
     return requests
 
 
@@ -89,7 +110,7 @@ def test_every_route_answers_a_tenant_privately(harness: Harness, subject: Tenan
     caller = harness.new_tenant()
     for method, path in every_request(harness, subject.slug):
         for headers in (caller.headers, caller.headers | {"X-IG-Api-Version": "1.1"}):
-            if path in PUBLIC:
+            if is_public(path):
                 continue  # authentication does not run there: nobody is authenticated
             response = send(harness, method, path, headers)
             assert_private(response, (method, path, response.status_code))
@@ -99,7 +120,7 @@ def test_every_route_answers_the_operator_privately(
     harness: Harness, subject: TenantHandle
 ) -> None:
     for method, path in every_request(harness, subject.slug):
-        if path in PUBLIC:
+        if is_public(path):
             continue
         response = send(harness, method, path, harness.operator_headers)
         assert_private(response, (method, path, response.status_code))
@@ -114,8 +135,14 @@ def test_every_route_tells_an_anonymous_client_not_to_store(
             if path == JWKS_PATH and response.status_code == 200:
                 assert directives(response) == ["public", "max-age=60"]
                 continue
+            if path in REFERENCE and response.status_code == 200:
+                assert directives(response) == ["public", "max-age=300"]
+                continue
+            if path in STATIC_FILES and response.status_code == 200:
+                assert directives(response) == IMMUTABLE
+                continue
             assert_not_stored(response, (method, path, response.status_code))
-            if path not in PUBLIC:
+            if not is_public(path):
                 assert response.status_code == 401, (method, path)
 
 
@@ -124,7 +151,11 @@ def test_public_paths_answer_the_same_with_or_without_a_key(harness: Harness) ->
     for path in sorted(PUBLIC):
         response = harness.client.get(path, headers=tenant.headers)
         assert response.status_code == 200, path
-        expected = ["public", "max-age=60"] if path == JWKS_PATH else ["no-store"]
+        expected = ["no-store"]
+        if path == JWKS_PATH:
+            expected = ["public", "max-age=60"]
+        elif path in REFERENCE:
+            expected = ["public", "max-age=300"]
         assert directives(response) == expected, path
 
 

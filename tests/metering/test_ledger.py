@@ -122,13 +122,17 @@ def test_the_flusher_writes_within_about_a_second_without_being_asked(
 ) -> None:
     metrics = Metrics()
     meters = UsageMeters(metrics, ManualClock(NOON))
-    flusher = LedgerFlusher(engine, meters, metrics)
+    # About a second: the default interval, the longest the thread waits between flushes.
+    assert LedgerFlusher(engine, meters, metrics).interval_seconds == 1.0
+    # Without being asked: a flusher whose interval is a thousandth of that writes on its
+    # own, so the wait below ends in milliseconds unless the thread does not flush at all.
+    flusher = LedgerFlusher(engine, meters, metrics, interval_seconds=0.001)
     flusher.start()
     try:
         meters.record_request(tenant, 3)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10  # only bounds a failure
         while not _ledger(engine, tenant) and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.001)
         assert _ledger(engine, tenant) == {
             ("api_calls", "12:00"): 1,
             ("egress_bytes", "12:00"): 3,

@@ -9,6 +9,7 @@ public paths get none, as with authn.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,6 +145,14 @@ class Stack:
     def sample(self, name: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(name, labels)
         return value or 0.0
+
+    def let_time_pass(self, seconds: float) -> None:
+        """Move the windows' clock on: the stack's ManualClock in memory. On Redis the
+        windows run on the Redis server's clock (its TIME, shared by every replica), which no
+        test can move: there real time has to pass."""
+        self.clock.advance(seconds)
+        if self.engine.backend_name == "redis":
+            time.sleep(seconds)
 
 
 def build_stack(

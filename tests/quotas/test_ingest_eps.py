@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from quotas.conftest import StackFactory
-from quotas.stack import limits, running
+from quotas.stack import build_stack, limits, running
 
 
 def test_ingests_within_a_second_allowance_are_admitted_until_it_is_used(
@@ -65,8 +63,21 @@ def test_a_refused_batch_is_admitted_after_waiting_retry_after(make_stack: Stack
     refused = stack.engine.charge_ingest(tenant, 5, 10)
     assert not refused.is_allowed
 
-    time.sleep(refused.retry_after_seconds + 0.05)  # the window is 1 s of real time
+    stack.let_time_pass(refused.retry_after_seconds + 0.05)
 
+    assert stack.engine.charge_ingest(tenant, 5, 10).is_allowed
+
+
+def test_in_memory_a_refused_batch_is_admitted_exactly_when_retry_after_has_passed() -> None:
+    stack = build_stack(limits(ingest_eps=10))  # memory: the windows run on the stack's clock
+    tenant = stack.tenant()
+    stack.engine.charge_ingest(tenant, 10, 10)
+    refused = stack.engine.charge_ingest(tenant, 5, 10)
+    assert refused.retry_after_seconds == 1
+
+    stack.clock.advance(0.999)
+    assert not stack.engine.charge_ingest(tenant, 5, 10).is_allowed
+    stack.clock.advance(0.001)
     assert stack.engine.charge_ingest(tenant, 5, 10).is_allowed
 
 

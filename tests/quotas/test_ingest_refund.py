@@ -8,7 +8,6 @@ memory and on Redis, over REST and GraphQL.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, edge
 from intelgraph.app import build_services, create_app
+from intelgraph.kernel.clock import SystemClock
 from intelgraph.quotas import QuotaDecision
 from intelgraph.quotas.windows import MemoryWindows, MovingWindows, RedisWindows
 from intelgraph.settings import Settings
@@ -95,7 +95,7 @@ def test_a_refund_after_its_charge_left_the_window_gives_nothing_back(
     make_stack: StackFactory,
 ) -> None:
     stack, tenant, slow = charged(make_stack, records=5)
-    time.sleep(1.05)  # the window is 1 s of real time: the slow batch's charge has left it
+    stack.let_time_pass(1.05)  # the window is 1 s: the slow batch's charge has left it
     stack.engine.charge_ingest(tenant, 5, 5)
 
     after = stack.engine.refund_ingest(tenant, slow, stored=0)
@@ -144,7 +144,7 @@ def windows(request: pytest.FixtureRequest) -> MovingWindows:
         request.getfixturevalue("redis_up")
         found: MovingWindows = request.getfixturevalue("redis_windows")
         return found
-    return MemoryWindows()
+    return MemoryWindows(SystemClock())
 
 
 @given(

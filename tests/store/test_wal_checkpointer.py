@@ -75,6 +75,7 @@ def test_a_commit_wakes_the_checkpointer_which_copies_it_into_the_database_file(
         before = checkpointer.checkpoints
         write_notes(engine, 50)
 
+        assert checkpointer.commits_seen == 1 and checkpointer.is_running
         assert wait_for(lambda: checkpointer.checkpoints > before)
         assert wait_for(lambda: rows_in_database_file_alone(tmp_path) == 50)
     finally:
@@ -91,7 +92,11 @@ def test_a_stopped_checkpointer_no_longer_follows_commits(tmp_path: Path) -> Non
     try:
         done = checkpointer.checkpoints
         write_notes(engine, 10)
-        time.sleep(0.3)
+        # The commit hook runs in the committing thread, before write_notes returns: had it
+        # still been listening, the count would have moved. With no thread left either,
+        # nothing can checkpoint later.
+        assert checkpointer.commits_seen == 0
+        assert not checkpointer.is_running
         assert checkpointer.checkpoints == done
         assert rows_in_database_file_alone(tmp_path) == 0
     finally:

@@ -11,6 +11,15 @@ from starlette.routing import Route
 
 from intelgraph.api.http_body import read_json_object
 from intelgraph.api.responses import JSONResponse
+from intelgraph.api.rest_models.admin import (
+    ChangePlan,
+    CreateKey,
+    CreateTenant,
+    SetOverride,
+    StatusChange,
+)
+from intelgraph.api.rest_models.body import parse_body
+from intelgraph.api.rest_models.fields import parse_rfc3339, whole_number
 from intelgraph.audit import service as audit
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
@@ -93,19 +102,14 @@ class AdminApi:
     async def set_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
-        body = await json_object(request)
-        value = body.get("value")
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise IntelGraphError(VALIDATION, "'value' is required and must be a whole number")
-        expires_raw = body.get("expiresAt")
-        expires_at = _timestamp(expires_raw, "expiresAt") if expires_raw is not None else None
+        body = parse_body(SetOverride, await json_object(request))
         override_id = self.entitlements.set_override(
             tenant.id,
-            require_string(body, "limit"),
-            value,
+            body.limit,
+            body.value,
             actor=principal.actor,
-            reason=require_string(body, "reason", ""),
-            expires_at=expires_at,
+            reason=body.reason,
+            expires_at=body.expiresAt,
         )
         limits = self.entitlements.effective_limits(tenant.id).as_dict()
         return JSONResponse({"overrideId": override_id} | limits, status_code=201)
@@ -124,26 +128,22 @@ class AdminApi:
     async def change_plan(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
-        body = await json_object(request)
-        reason = body.get("reason")
+        body = parse_body(ChangePlan, await json_object(request))
         self.entitlements.change_plan(
-            tenant.id,
-            require_string(body, "plan"),
-            actor=principal.actor,
-            reason=reason if isinstance(reason, str) else None,
+            tenant.id, body.plan, actor=principal.actor, reason=body.reason
         )
         return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
 
     async def create_tenant(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
-        body = await json_object(request)
+        body = parse_body(CreateTenant, await json_object(request))
         tenant, issued = self.tenants.create_tenant(
-            name=require_string(body, "name"),
-            slug=require_string(body, "slug"),
-            plan=require_string(body, "plan", "standard"),
-            region=require_string(body, "region", "local"),
-            is_sandbox=bool(body.get("sandbox", False)),
-            admin_key_name=require_string(body, "adminKeyName", "first admin key"),
+            name=body.name,
+            slug=body.slug,
+            plan=body.plan,
+            region=body.region,
+            is_sandbox=body.sandbox,
+            admin_key_name=body.adminKeyName,
             actor=principal.actor,
         )
         payload = {
@@ -170,25 +170,18 @@ class AdminApi:
 
     async def _set_status(self, request: Request, status: TenantStatus) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
-        body = await json_object(request, required=False)
-        reason = body.get("reason")
+        body = parse_body(StatusChange, await json_object(request, required=False))
         tenant = self.tenants.set_status(
-            request.path_params["tenant"],
-            status,
-            actor=principal.actor,
-            reason=reason if isinstance(reason, str) else None,
+            request.path_params["tenant"], status, actor=principal.actor, reason=body.reason
         )
         return JSONResponse({"tenant": tenant.as_dict()})
 
     async def create_key(self, request: Request) -> Response:
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
-        body = await json_object(request)
-        roles = body.get("roles", ["viewer"])
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
+        body = parse_body(CreateKey, await json_object(request))
         issued = self.tenants.create_key(
-            tenant.id, name=require_string(body, "name"), roles=roles, actor=principal.actor
+            tenant.id, name=body.name, roles=list(body.roles), actor=principal.actor
         )
         return JSONResponse(
             {"apiKey": issued.plaintext, "key": issued.key.as_dict()}, status_code=201
@@ -239,22 +232,19 @@ def require_string(body: dict[str, Any], name: str, default: str | None = None) 
 
 
 def _timestamp(raw: object, name: str) -> datetime:
-    if isinstance(raw, str):
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise IntelGraphError(
-        VALIDATION, f"'{name}' must be an RFC 3339 time, e.g. 2026-12-31T00:00:00Z"
-    )
+    try:
+        return parse_rfc3339(raw)
+    except ValueError:
+        raise IntelGraphError(
+            VALIDATION, f"'{name}' must be an RFC 3339 time, e.g. 2026-12-31T00:00:00Z"
+        ) from None
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw, low, high)
+    if value is None:
         raise IntelGraphError(VALIDATION, f"?{name}= must be a whole number from {low} to {high}")
-    return int(raw)
+    return value

@@ -11,6 +11,8 @@ from starlette.routing import Route
 
 from intelgraph.api.admin_http import json_object, require_string
 from intelgraph.api.responses import JSONResponse
+from intelgraph.api.rest_models.body import parse_body
+from intelgraph.api.rest_models.cache import SafelistEntryBody, SafelistRemoval
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.edgecache.keys import variables_hash
 from intelgraph.gateway.edgecache.service import EdgeCache
@@ -42,34 +44,34 @@ class EdgeCacheApi:
     async def set_entry(self, request: Request) -> Response:
         """Body ``{"ttl": 30, "reason": "…", "graphDerived": false}``."""
         principal = self._operator(request)
-        body = await json_object(request)
-        ttl = body.get("ttl")
-        if not isinstance(ttl, int) or isinstance(ttl, bool):
-            raise IntelGraphError(VALIDATION, "'ttl' is required: whole seconds, e.g. 30")
+        body = parse_body(SafelistEntryBody, await json_object(request))
         entry = self.cache.safelist.set_entry(
             request.path_params["operation_id"],
-            ttl,
+            body.ttl,
             actor=principal.actor,
-            reason=require_string(body, "reason"),
-            is_graph_derived=bool(body.get("graphDerived", False)),
+            reason=body.reason,
+            is_graph_derived=body.graphDerived,
         )
         return JSONResponse({"entry": entry.as_dict()})
 
     async def remove_entry(self, request: Request) -> Response:
         """Body ``{"reason": "…"}`` (or ``?reason=``)."""
         principal = self._operator(request)
-        body = await json_object(request, required=False)
-        reason = body.get("reason") or request.query_params.get("reason") or ""
+        body = parse_body(SafelistRemoval, await json_object(request, required=False))
+        reason = body.reason or request.query_params.get("reason") or ""
         self.cache.safelist.remove_entry(
-            request.path_params["operation_id"], actor=principal.actor, reason=str(reason)
+            request.path_params["operation_id"], actor=principal.actor, reason=reason
         )
         return Response(status_code=204)
 
     async def purge(self, request: Request) -> Response:
         """Body ``{"opId": "getEntityById:v1", "varsHash": "<sha256>"|"*"}`` or ``"variables":
-        {…}`` instead of the hash; the operator also names ``"tenant"`` (slug or id)."""
+        {…}`` instead of the hash; the operator also names ``"tenant"`` (slug or id). The
+        operator's ``{"all": true, "reason": "…"}`` purges every tenant's entries."""
         principal: Principal = request.scope[PRINCIPAL]
         body = await json_object(request)
+        if body.get("all") is not None:
+            return await self._purge_all(principal, body)
         if principal.is_operator:
             tenant_id = self.tenants.tenant_for(principal, require_string(body, "tenant")).id
         else:
@@ -99,6 +101,20 @@ class EdgeCacheApi:
         return JSONResponse(
             {"purged": removed, "tenantId": tenant_id, "opId": operation_id, "varsHash": vars_hash}
         )
+
+    async def _purge_all(self, principal: Principal, body: dict[str, Any]) -> Response:
+        if body["all"] is not True or "opId" in body or "tenant" in body:
+            raise IntelGraphError(
+                VALIDATION,
+                'to purge every tenant\'s entries send {"all": true, "reason": "…"} alone; to '
+                'purge one operation send "opId" (and "tenant") without "all"',
+            )
+        reason = body.get("reason")
+        tenant_ids = [tenant.id for tenant in self.tenants.list_tenants()]
+        removed = await run_in_threadpool(
+            self.cache.purge_all, principal, tenant_ids, str(reason) if reason else ""
+        )
+        return JSONResponse({"purged": removed, "tenants": len(tenant_ids), "all": True})
 
     def _operator(self, request: Request) -> Principal:
         principal: Principal = request.scope[PRINCIPAL]

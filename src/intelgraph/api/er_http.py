@@ -14,11 +14,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from intelgraph.api.admin_http import json_object, require_string
+from intelgraph.api.admin_http import json_object
 from intelgraph.api.http_body import read_limited, require_media_type
 from intelgraph.api.responses import JSONResponse
-from intelgraph.er.config import parse_config_text
-from intelgraph.er.service import DEFAULT_PRECISION_FLOOR, EntityResolutionService
+from intelgraph.api.rest_models.body import parse_body
+from intelgraph.api.rest_models.er import (
+    ForType,
+    ProposeThresholds,
+    ReasonBody,
+    SetConfig,
+    Split,
+    SuggestThresholds,
+)
+from intelgraph.api.rest_models.fields import whole_number
+from intelgraph.er.components.thresholds import DEFAULT_PRECISION_FLOOR
+from intelgraph.er.engine.config import parse_config_text
+from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.kernel.errors import ENTITY_NOT_FOUND, VALIDATION, IntelGraphError
 from intelgraph.kernel.storable import find_unstorable, require_storable
@@ -63,41 +74,36 @@ class EntityResolutionApi:
     # --- configs per entity type ------------------------------------------------------------
 
     async def list_configs(self, request: Request) -> Response:
-        found = self.er.type_configs(_principal(request))
+        found = self.er.configs.listing(_principal(request))
         return JSONResponse({"configs": [c.as_dict() for c in found]})
 
     async def show_config(self, request: Request) -> Response:
         raw = request.query_params.get("version")
-        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+        version = None if raw is None else whole_number(raw, 1)
+        if raw is not None and version is None:
             raise IntelGraphError(VALIDATION, "?version= must be a whole number from 1")
-        found = self.er.type_config(
+        found = self.er.configs.get(
             _principal(request),
             request.path_params["entity_type"],
-            None if raw is None else int(raw),
+            version,
         )
         return JSONResponse({"config": found.as_dict(with_document=True)})
 
     async def set_config(self, request: Request) -> Response:
         """Body: ``{"config": <the config as an object, or its YAML/JSON text>, "reason"}``."""
-        body = await json_object(request)
-        given = body.get("config")
+        body = parse_body(SetConfig, await json_object(request))
+        given = body.config
         if isinstance(given, dict):
             document = orjson.dumps(given, option=orjson.OPT_INDENT_2).decode()
-        elif isinstance(given, str):
+        else:
             document = given
             _require_storable_config(document, request.path_params["entity_type"])
-        else:
-            raise IntelGraphError(
-                VALIDATION,
-                "'config' is required: the comparisons config as a JSON object, or its "
-                "YAML/JSON text",
-            )
         entity_type = request.path_params["entity_type"]
-        change = self.er.set_config(
+        change = self.er.configs.set(
             _principal(request),
             document,
             entity_type=entity_type,
-            reason=_reason(body),
+            reason=body.reason,
             source=f"for {entity_type.upper()}",
         )
         return JSONResponse(
@@ -112,7 +118,7 @@ class EntityResolutionApi:
     # --- review queue ----------------------------------------------------------------------
 
     async def list_review(self, request: Request) -> Response:
-        items = self.er.review_items(
+        items = self.er.clustering.review_items(
             _principal(request),
             status=request.query_params.get("status", "OPEN") or None,
             entity_type=request.query_params.get("type"),
@@ -121,30 +127,30 @@ class EntityResolutionApi:
         return JSONResponse({"items": [item.as_dict() for item in items]})
 
     async def approve_review(self, request: Request) -> Response:
-        body = await json_object(request, required=False)
+        body = parse_body(ReasonBody, await json_object(request, required=False))
         item = await _pool(
-            self.er.approve_review,
+            self.er.clustering.approve_review,
             _principal(request),
             request.path_params["item_id"],
-            reason=_reason(body),
+            reason=body.reason,
         )
         return JSONResponse({"item": item.as_dict()})
 
     async def reject_review(self, request: Request) -> Response:
-        body = await json_object(request, required=False)
-        item = self.er.reject_review(
-            _principal(request), request.path_params["item_id"], reason=_reason(body)
+        body = parse_body(ReasonBody, await json_object(request, required=False))
+        item = self.er.clustering.reject_review(
+            _principal(request), request.path_params["item_id"], reason=body.reason
         )
         return JSONResponse({"item": item.as_dict()})
 
     # --- clusters ----------------------------------------------------------------------
 
     async def status(self, request: Request) -> Response:
-        return JSONResponse({"types": self.er.tenant_status(_principal(request))})
+        return JSONResponse({"types": self.er.resolution.tenant_status(_principal(request))})
 
     async def resolution(self, request: Request) -> Response:
         entity_id = request.path_params["entity_id"]
-        found = self.er.resolution_of(_principal(request), entity_id)
+        found = self.er.resolution.resolution_of(_principal(request), entity_id)
         if found is None:
             raise IntelGraphError(
                 ENTITY_NOT_FOUND,
@@ -154,23 +160,24 @@ class EntityResolutionApi:
         return JSONResponse({"resolution": found.as_dict()})
 
     async def cluster(self, request: Request) -> Response:
-        return JSONResponse(self.er.cluster(_principal(request), request.path_params["cluster_id"]))
+        return JSONResponse(
+            self.er.clustering.cluster(_principal(request), request.path_params["cluster_id"])
+        )
 
     async def split(self, request: Request) -> Response:
-        body = await json_object(request)
-        ids = body.get("entityIds")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise IntelGraphError(VALIDATION, "'entityIds' must be a non-empty list of entity ids")
-        event = await _pool(self.er.split, _principal(request), ids, reason=_reason(body))
+        body = parse_body(Split, await json_object(request))
+        event = await _pool(
+            self.er.clustering.split, _principal(request), list(body.entityIds), reason=body.reason
+        )
         return JSONResponse({"event": event.as_dict()}, status_code=201)
 
     async def revert(self, request: Request) -> Response:
-        body = await json_object(request, required=False)
+        body = parse_body(ReasonBody, await json_object(request, required=False))
         event = await _pool(
-            self.er.revert,
+            self.er.clustering.revert,
             _principal(request),
             request.path_params["event_id"],
-            reason=_reason(body),
+            reason=body.reason,
         )
         return JSONResponse({"event": event.as_dict()}, status_code=201)
 
@@ -178,84 +185,77 @@ class EntityResolutionApi:
         a, b = request.query_params.get("a"), request.query_params.get("b")
         if not a or not b:
             raise IntelGraphError(VALIDATION, "give the two entity ids as ?a=…&b=…")
-        found = await _pool(self.er.explain_match, _principal(request), a, b)
+        found = await _pool(self.er.resolution.explain_match, _principal(request), a, b)
         return JSONResponse(found.as_dict())
 
     # --- models ----------------------------------------------------------------------------
 
     async def list_models(self, request: Request) -> Response:
-        models = self.er.models(_principal(request), request.query_params.get("type"))
+        models = self.er.training.models(_principal(request), request.query_params.get("type"))
         return JSONResponse({"models": models})
 
     async def train(self, request: Request) -> Response:
-        body = await json_object(request)
+        body = parse_body(ForType, await json_object(request))
         trained = await _pool(
-            self.er.train,
-            _principal(request),
-            require_string(body, "type"),
-            reason=_reason(body),
+            self.er.training.train, _principal(request), body.type, reason=body.reason
         )
         return JSONResponse({"model": trained.as_dict()}, status_code=201)
 
     # --- thresholds ------------------------------------------------------------------------
 
     async def list_thresholds(self, request: Request) -> Response:
-        records = self.er.thresholds_history(_principal(request), request.query_params.get("type"))
+        records = self.er.thresholds.history(_principal(request), request.query_params.get("type"))
         return JSONResponse({"thresholds": [r.as_dict() for r in records]})
 
     async def propose_thresholds(self, request: Request) -> Response:
-        body = await json_object(request)
-        record = self.er.propose_thresholds(
+        body = parse_body(ProposeThresholds, await json_object(request))
+        record = self.er.thresholds.propose(
             _principal(request),
-            require_string(body, "type"),
-            auto_merge=_number(body, "autoMerge"),
-            review=_number(body, "review"),
-            reason=_reason(body),
+            body.type,
+            auto_merge=body.autoMerge,
+            review=body.review,
+            reason=body.reason,
         )
         return JSONResponse({"thresholds": record.as_dict()}, status_code=201)
 
     async def suggest_thresholds(self, request: Request) -> Response:
-        body = await json_object(request)
-        floor = body.get("precisionFloor", DEFAULT_PRECISION_FLOOR)
-        if not isinstance(floor, int | float) or isinstance(floor, bool):
-            raise IntelGraphError(VALIDATION, "'precisionFloor' must be a number in (0, 1]")
+        body = parse_body(SuggestThresholds, await json_object(request))
+        floor = body.precisionFloor
         record = await _pool(
-            self.er.suggest_thresholds,
+            self.er.thresholds.suggest,
             _principal(request),
-            require_string(body, "type"),
-            precision_floor=float(floor),
-            reason=_reason(body),
+            body.type,
+            precision_floor=DEFAULT_PRECISION_FLOOR if floor is None else floor,
+            reason=body.reason,
         )
         return JSONResponse({"thresholds": record.as_dict()}, status_code=201)
 
     async def approve(self, request: Request) -> Response:
-        body = await json_object(request, required=False)
+        body = parse_body(ReasonBody, await json_object(request, required=False))
         record = await _pool(
-            self.er.approve_thresholds,
+            self.er.thresholds.approve,
             _principal(request),
             request.path_params["thresholds_id"],
-            reason=_reason(body),
+            reason=body.reason,
         )
         return JSONResponse({"thresholds": record.as_dict()})
 
     async def reject(self, request: Request) -> Response:
-        body = await json_object(request, required=False)
-        record = self.er.reject_thresholds(
-            _principal(request), request.path_params["thresholds_id"], reason=_reason(body)
+        body = parse_body(ReasonBody, await json_object(request, required=False))
+        record = self.er.thresholds.reject(
+            _principal(request), request.path_params["thresholds_id"], reason=body.reason
         )
         return JSONResponse({"thresholds": record.as_dict()})
 
     async def rollback_thresholds(self, request: Request) -> Response:
-        body = await json_object(request)
-        done = self.er.rollback_thresholds(
-            _principal(request), require_string(body, "type"), reason=_reason(body)
-        )
+        body = parse_body(ForType, await json_object(request))
+        done = self.er.thresholds.rollback(_principal(request), body.type, reason=body.reason)
         return JSONResponse(done.as_dict())
 
     # --- golden sets, runs, alerts ---------------------------------------------------------
 
     async def list_golden(self, request: Request) -> Response:
-        return JSONResponse({"goldenSets": self.er.golden_sets(_principal(request))})
+        return JSONResponse({"goldenSets": self.er.evaluation.golden_sets(_principal(request))})
 
     async def add_golden(self, request: Request) -> Response:
         """The body is the CSV itself (text/csv); ``?name=`` names the set."""
@@ -267,15 +267,17 @@ class EntityResolutionApi:
             raise IntelGraphError(VALIDATION, f"the golden set is not UTF-8 text: {exc}") from None
         require_storable(text, ("body",))
         name = request.query_params.get("name") or "golden.csv"
-        added = self.er.add_golden_set(_principal(request), text, name=name)
+        added = self.er.evaluation.add_golden_set(_principal(request), text, name=name)
         return JSONResponse({"goldenSet": added}, status_code=201)
 
     async def list_runs(self, request: Request) -> Response:
-        runs = self.er.runs(_principal(request), request.query_params.get("type"), _limit(request))
+        runs = self.er.evaluation.runs(
+            _principal(request), request.query_params.get("type"), _limit(request)
+        )
         return JSONResponse({"runs": [r.as_dict() for r in runs]})
 
     async def list_alerts(self, request: Request) -> Response:
-        found = self.er.alerts(
+        found = self.er.drift.alerts(
             _principal(request), request.query_params.get("type"), _limit(request)
         )
         return JSONResponse({"alerts": [a.as_dict() for a in found]})
@@ -300,22 +302,8 @@ async def _pool(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run_in_threadpool(function, *args, **kwargs)
 
 
-def _reason(body: dict[str, Any]) -> str | None:
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise IntelGraphError(VALIDATION, "'reason' must be a string")
-    return reason
-
-
-def _number(body: dict[str, Any], name: str) -> float:
-    value = body.get(name)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise IntelGraphError(VALIDATION, f"'{name}' is required and must be a number")
-    return float(value)
-
-
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    limit = whole_number(request.query_params.get("limit", "100"), 1, 1000)
+    if limit is None:
         raise IntelGraphError(VALIDATION, "?limit= must be a whole number from 1 to 1000")
-    return int(raw)
+    return limit

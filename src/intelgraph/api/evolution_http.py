@@ -12,6 +12,14 @@ from intelgraph.api.admin_http import json_object, require_string
 from intelgraph.api.executor import MAX_DOCUMENT_BYTES
 from intelgraph.api.persisted import PersistedQueryRegistry
 from intelgraph.api.responses import JSONResponse
+from intelgraph.api.rest_models.body import parse_body
+from intelgraph.api.rest_models.evolution import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    ApiSettings,
+    ForceV1,
+    Registration,
+)
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.kernel.errors import GRAPHQL_VALIDATION, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
@@ -19,9 +27,6 @@ from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
-
-DEFAULT_PAGE = 100
-MAX_PAGE = 500
 
 
 class EvolutionApi:
@@ -52,22 +57,18 @@ class EvolutionApi:
         principal: Principal = request.scope[PRINCIPAL]
         action = Action.TENANT_ADMIN if principal.is_operator else Action.ADMIN_WRITE
         self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
-        body = await json_object(request)
-        document = require_string(body, "document")
+        raw = await json_object(request)
+        # The document is checked against the schema before the other fields, as always.
+        document = require_string(raw, "document")
         check_document(self.newest_schema, document)
-        operation_id = body.get("id")
-        if operation_id is not None and not isinstance(operation_id, str):
-            raise IntelGraphError(VALIDATION, "'id' must be a string like name:v1")
-        roles = body.get("roles", [])
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise IntelGraphError(VALIDATION, "'roles' must be a list of role names")
+        body = parse_body(Registration, raw)
         # Off the loop: on PostgreSQL it may wait for the scope's registration lock.
         operation = await run_in_threadpool(
             self.registry.register,
             principal.tenant_id,
-            document,
-            operation_id,
-            tuple(roles),
+            body.document,
+            body.id,
+            tuple(body.roles),
             "operator" if principal.is_operator else "tenant",
         )
         return JSONResponse(operation.as_dict(), status_code=201)
@@ -91,25 +92,18 @@ class EvolutionApi:
         tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
         principal: Principal = request.scope[PRINCIPAL]
         self.policy.authorize(principal, Action.ADMIN_WRITE, "api_settings", tenant.id)
-        body = await json_object(request)
+        body = parse_body(ApiSettings, await json_object(request))
         changes: dict[str, object] = {}
-        if "defaultApiVersion" in body:
-            changes["default_api_version"] = body["defaultApiVersion"]
-        for field, name in (
-            ("safelistMode", "is_safelisted"),
-            ("allowsApq", "allows_apq"),
-            ("allowsIntrospection", "allows_introspection"),
-        ):
-            if field in body:
-                if not isinstance(body[field], bool):
-                    raise IntelGraphError(VALIDATION, f"'{field}' must be true or false")
-                changes[name] = body[field]
-        reason = body.get("reason")
+        if "defaultApiVersion" in body.model_fields_set:
+            changes["default_api_version"] = body.defaultApiVersion
         updated = self.tenants.update_api_settings(
             tenant.id,
             actor=principal.actor,
-            reason=reason if isinstance(reason, str) else None,
-            **changes,  # type: ignore[arg-type]
+            reason=body.reason,
+            is_safelisted=body.safelistMode,
+            allows_apq=body.allowsApq,
+            allows_introspection=body.allowsIntrospection,
+            **changes,
         )
         return JSONResponse({"tenant": updated.as_dict()})
 
@@ -117,17 +111,9 @@ class EvolutionApi:
         """The backout switch: serve 1.0 to every request that names no version."""
         principal: Principal = request.scope[PRINCIPAL]
         self.policy.authorize(principal, Action.TENANT_ADMIN, "platform", None)
-        body = await json_object(request)
-        forced = body.get("forceV1")
-        if not isinstance(forced, bool):
-            raise IntelGraphError(VALIDATION, "'forceV1' must be true or false")
-        reason = body.get("reason")
-        self.platform.set(
-            FORCE_API_V1_DEFAULT,
-            forced,
-            actor=principal.actor,
-            reason=reason if isinstance(reason, str) else None,
-        )
+        body = parse_body(ForceV1, await json_object(request))
+        forced = body.forceV1 is True  # required and never null: the model refuses both
+        self.platform.set(FORCE_API_V1_DEFAULT, forced, actor=principal.actor, reason=body.reason)
         return JSONResponse({"forceV1": forced})
 
 

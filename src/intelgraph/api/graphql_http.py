@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
+from string import Template
 from typing import Any
 
 from sqlalchemy import Engine
@@ -42,11 +43,14 @@ from intelgraph.kernel.errors import (
     PERSISTED_QUERY_HASH_MISMATCH,
     PERSISTED_QUERY_LIMIT,
     PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_NOT_SUPPORTED,
     POLICY_DENIED,
     IntelGraphError,
 )
 from intelgraph.kernel.tenancy import Principal
+from intelgraph.metering.billable import is_resend_request, mark_unbilled
 from intelgraph.obs.metrics import Metrics
+from intelgraph.web.assets import asset_url
 
 MAX_GRAPHQL_BODY = 1_000_000
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -119,7 +123,12 @@ class GraphQLEndpoint:
         )
         # Parsing, validation, limits, execution and encoding are CPU-bound (ADR 012).
         tenant = principal.tenant_id or PLATFORM
-        response, operation = await self.off_loop.run(tenant, answer, budget, request.receive)
+        try:
+            response, operation = await self.off_loop.run(tenant, answer, budget, request.receive)
+        except IntelGraphError as err:
+            if is_resend_request(err.error):  # the client resends with the text: bill that
+                mark_unbilled(request.scope)
+            raise
         request.scope["state"]["operation"] = operation
         return response
 
@@ -169,7 +178,8 @@ class GraphQLEndpoint:
     def resolve_document(self, principal: Principal, request: GraphQLRequest) -> ResolvedDocument:
         """The document to run, from text or the registry; enforces safelist mode and roles.
 
-        Raises PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_HASH_MISMATCH,
+        Raises PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_NOT_SUPPORTED (an unknown APQ hash
+        for a tenant with APQ off), PERSISTED_QUERY_HASH_MISMATCH,
         OPERATION_NOT_SAFELISTED (audited) or POLICY_DENIED.
         """
         tenant_id = principal.tenant_id or PLATFORM
@@ -190,7 +200,7 @@ class GraphQLEndpoint:
                     "extensions.persistedQuery.sha256Hash is not the sha256 of 'query'",
                 )
             if persisted is None and request.query is None:
-                raise _not_found("PersistedQueryNotFound: resend with the full query text")
+                raise _apq_not_found() if principal.allows_apq else _apq_not_supported()
             if persisted is None and principal.allows_apq and not principal.is_safelisted:
                 assert request.query is not None
                 return ResolvedDocument(request.query, request.apq_hash, None, True)
@@ -315,24 +325,57 @@ def _not_found(message: str) -> IntelGraphError:
     return IntelGraphError(PERSISTED_QUERY_NOT_FOUND, message)
 
 
-GRAPHIQL_PAGE = """<!doctype html>
+# APQ answers carry Apollo's exact messages: urql matches the message alone, Apollo Client
+# the message or the code. What to do is in the extensions.
+def _apq_not_found() -> IntelGraphError:
+    return IntelGraphError(
+        PERSISTED_QUERY_NOT_FOUND,
+        "PersistedQueryNotFound",
+        {"hint": "resend with the full query text; it is registered once it validates"},
+    )
+
+
+def _apq_not_supported() -> IntelGraphError:
+    return IntelGraphError(
+        PERSISTED_QUERY_NOT_SUPPORTED,
+        "PersistedQueryNotSupported",
+        {
+            "hint": "this tenant has automatic persisted queries off: send the query text, "
+            "without extensions.persistedQuery",
+            "allowsApq": False,
+        },
+    )
+
+
+GRAPHIQL_PAGE = Template("""<!doctype html>
 <html><head><title>IntelGraph GraphiQL</title>
-<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css"/></head>
+<link rel="stylesheet" href="$graphiql_css"/></head>
 <body style="margin:0"><div id="graphiql" style="height:100vh"></div>
-<script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-<script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-<script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+<script src="$react_js"></script>
+<script src="$react_dom_js"></script>
+<script src="$graphiql_js"></script>
 <script>
 const fetcher = GraphiQL.createFetcher({url: '/graphql'});
 ReactDOM.createRoot(document.getElementById('graphiql')).render(
   React.createElement(GraphiQL, {fetcher, defaultEditorToolsVisibility: 'headers',
     defaultHeaders: '{"Authorization": "Bearer <paste your API key>"}',
     defaultQuery: '{ searchEntities(q: "a", limit: 5) { total items { id label type } } }'}));
-</script></body></html>"""
+</script></body></html>""")
+
+
+@functools.cache
+def graphiql_page() -> str:
+    """The GraphiQL page; every asset it loads is served by the service (air-gapped sites)."""
+    return GRAPHIQL_PAGE.substitute(
+        graphiql_css=asset_url("graphiql.css"),
+        react_js=asset_url("react.js"),
+        react_dom_js=asset_url("react-dom.js"),
+        graphiql_js=asset_url("graphiql.js"),
+    )
 
 
 async def graphiql(_: Request) -> Response:
-    return HTMLResponse(GRAPHIQL_PAGE)
+    return HTMLResponse(graphiql_page())
 
 
 async def deprecations_page(_: Request) -> Response:
@@ -341,7 +384,9 @@ async def deprecations_page(_: Request) -> Response:
 
 
 def deprecations_markdown() -> str:
-    """docs/api/deprecations.md: one section per deprecated field."""
+    """docs/api/deprecations.md: one section per deprecated field, each after an anchor
+    whose id is the field (``#Entity.name``, the ``Link`` header's fragment): a heading's
+    own slug would drop the dot, and GitHub's slugs differ from other renderers'."""
     lines = [
         "# Deprecated API fields",
         "",
@@ -354,6 +399,8 @@ def deprecations_markdown() -> str:
     ]
     for field, record in sorted(deprecations().items()):
         lines += [
+            f'<a id="{field}"></a>',
+            "",
             f"## {field}",
             "",
             f"- replacement: `{record.replacement}`",

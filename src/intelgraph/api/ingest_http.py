@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from intelgraph.api.http_body import read_limited, require_media_type
 from intelgraph.api.responses import JSONResponse
+from intelgraph.api.rest_models.ingest import MAX_IDEMPOTENCY_KEY, NDJSON_TYPES
 from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.graph.ingest import parse_ndjson
 from intelgraph.graph.service import GraphService, IngestResult
@@ -25,8 +26,6 @@ from intelgraph.kernel.tenancy import Principal
 from intelgraph.quotas import CachedLimits, IngestCharge, QuotaDecision, QuotaEngine
 from intelgraph.tenants.plans import LimitName
 
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
-MAX_IDEMPOTENCY_KEY = 200
 # What the graph service raises before it stores anything (its transaction rolls back).
 # CACHE_PURGE_FAILED is not here: it comes after the batch was stored.
 STORES_NOTHING = frozenset(

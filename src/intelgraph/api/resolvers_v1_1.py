@@ -8,8 +8,8 @@ from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
+from intelgraph.er.engine.mapping import is_resolvable
 from intelgraph.er.history import EntityResolution
-from intelgraph.er.mapping import is_resolvable
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.graph.model import Entity
 from intelgraph.kernel.errors import LIST_LIMIT_EXCEEDED, SERVICE_UNAVAILABLE, IntelGraphError
@@ -87,7 +87,7 @@ def resolve_resolution(entity: Entity, info: GraphQLResolveInfo) -> EntityResolu
     if not is_resolvable(entity.type):
         return None
     context: RequestContext = info.context
-    return _er(context).resolution_of(context.principal, entity.id)
+    return _er(context).resolution.resolution_of(context.principal, entity.id)
 
 
 @entity_type.field("canonicalId")
@@ -114,7 +114,7 @@ def resolve_members(
 @query.field("explainMatch")
 def resolve_explain_match(_: None, info: GraphQLResolveInfo, a: str, b: str) -> dict[str, Any]:
     context: RequestContext = info.context
-    return _er(context).explain_match(context.principal, a, b).as_dict()
+    return _er(context).resolution.explain_match(context.principal, a, b).as_dict()
 
 
 @mutation.field("purgeCache")

@@ -61,7 +61,6 @@ from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.metering.service import MeteringService
 from intelgraph.obs.metrics import Metrics
-from intelgraph.store.locks import try_job_lock
 from intelgraph.store.tables import billing_outbox, billing_reconciliations
 
 log = logging.getLogger(__name__)
@@ -333,21 +332,25 @@ class Reconciler:
         Raises VALIDATION for a period that is not minute-aligned, tz-aware and non-empty.
         """
         start, end = _utc_period(start, end)
+        day = _whole_day(start, end)
+        # 1. What the database says, in short reads that are closed before anything slow.
         totals = self._metering.usage_totals(tenant_id, start, end)
         ledger = {
             meter: _billed_value(meter, Decimal(totals.get(LEDGER_METERS[meter], 0)))
             for meter in BILLED_METERS
         }
-        day = _whole_day(start, end)
+        receipts = None if day is None else self._adapter_readings(tenant_id, start, end)
+        # 2. Files and Prometheus, with no transaction open (a query may take seconds).
         sources: dict[str, dict[str, Reading]] = {}
-        if day is None:
+        if day is None or receipts is None:
             why = "exports and adapter receipts cover whole UTC days; this period is not one"
             sources["export"] = _unavailable(why)
             sources["adapters"] = _unavailable(why)
         else:
             sources["export"] = self._export_readings(tenant_id, day)
-            sources.update(self._adapter_readings(tenant_id, start, end))
+            sources.update(receipts)
         sources["prometheus"] = self._prometheus_readings(tenant_id, start, end)
+        # 3. The checks, written in a transaction of their own.
         result = Reconciliation(
             tenant_id,
             start,
@@ -391,13 +394,14 @@ class Reconciler:
         return results
 
     def reconcile_previous_day(self) -> int:
-        """The scheduled job: reconcile yesterday (UTC) for every tenant on one replica (job
-        lock); returns the mismatches found (0 when another replica holds the lock)."""
-        day = (self._clock.now() - timedelta(days=1)).date()
-        with self._engine.begin() as conn:
-            if not try_job_lock(conn, RECONCILE_JOB):
-                return 0
-            results = self.reconcile_day(day)
+        """Reconcile yesterday (UTC) for every tenant; returns the mismatches found."""
+        return self.reconcile_scheduled((self._clock.now() - timedelta(days=1)).date())
+
+    def reconcile_scheduled(self, day: date) -> int:
+        """The scheduled job (RECONCILE_JOB): reconcile ``day`` for every tenant; returns the
+        mismatches found. One replica runs it: the scheduler's job lock (jobs/locks.py), which
+        holds no transaction, so none is open while Prometheus is asked."""
+        results = self.reconcile_day(day)
         found = sum(len(r.mismatches) for r in results)
         log.info(
             "usage reconciliation done",

@@ -1,18 +1,25 @@
-"""Verify a daily usage export: manifest signature, file digests, row counts, every row.
+"""Verify a daily usage export: manifest signature, the day, file digests, row counts,
+every row.
 
 The first problem found is reported precisely enough to act on: which file is missing,
 which key is unknown or retired (by kid), which cell of which row of which file no longer
 matches what was signed. A changed cell is located by comparing the row with the same row
 of the other file, whose signature still holds.
 
+The day the manifest signs must be the day the export claims to be: the folder's name
+(when it is a date), the day in the file names and the day asked for, if any. A valid
+export of one day copied in as another is refused, naming both days.
+
 Keys come from the local key ring (which knows retired keys and can say so) or from a
-JWKS document (published keys only: a retired key is simply unknown there).
+JWKS document, e.g. one saved years ago (published keys only: a retired key is simply
+unknown there).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -49,6 +56,8 @@ from intelgraph.kernel.errors import (
 )
 
 SIGNED_COLUMNS = EXPORT_COLUMNS[:-1]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EXPORT_FILE = re.compile(r"usage-(.*)\.(?:csv|parquet)")
 
 
 class SignatureVerifier(Protocol):
@@ -120,6 +129,7 @@ def load_jwks(source: str) -> JwksKeys:
 class ProblemKind(StrEnum):
     MISSING_FILE = "missing_file"
     MALFORMED = "malformed"
+    DAY_MISMATCH = "day_mismatch"
     UNKNOWN_KEY = "unknown_key"
     RETIRED_KEY = "retired_key"
     MANIFEST_SIGNATURE = "manifest_signature"
@@ -174,11 +184,14 @@ class _Progress:
     digests: dict[str, str] = field(default_factory=dict)
 
 
-def verify_export(directory: Path, keys: SignatureVerifier) -> VerificationReport:
-    """Check a day's export directory; the report names the first problem, if any."""
+def verify_export(
+    directory: Path, keys: SignatureVerifier, *, expected_day: date | None = None
+) -> VerificationReport:
+    """Check a day's export directory (against ``expected_day`` too, when given); the
+    report names the first problem, if any."""
     progress = _Progress()
     try:
-        _verify(directory, keys, progress)
+        _verify(directory, keys, progress, expected_day)
         problem = None
     except _Failed as failed:
         problem = failed.problem
@@ -193,12 +206,15 @@ def verify_export(directory: Path, keys: SignatureVerifier) -> VerificationRepor
     )
 
 
-def _verify(directory: Path, keys: SignatureVerifier, progress: _Progress) -> None:
+def _verify(
+    directory: Path, keys: SignatureVerifier, progress: _Progress, expected_day: date | None
+) -> None:
     if not directory.is_dir():
         _fail(ProblemKind.MISSING_FILE, f"{directory} is not a directory", file=str(directory))
     manifest = _read_manifest(directory, keys, progress)
     day, subjects, predicate = manifest
     progress.day = day
+    _check_day(directory, day, expected_day)
     expected = {csv_name(day), parquet_name(day)}
     if set(subjects) != expected:
         _fail(
@@ -247,6 +263,32 @@ def _verify(directory: Path, keys: SignatureVerifier, progress: _Progress) -> No
             f"the rows add up to {totals}; the manifest says {predicate.get('totals')}",
             file=MANIFEST_NAME,
         )
+
+
+def _check_day(directory: Path, day: date, expected_day: date | None) -> None:
+    """The signed day is the day asked for, the folder's day and the files' day."""
+    signed = day.isoformat()
+    if expected_day is not None and expected_day != day:
+        _fail(
+            ProblemKind.DAY_MISMATCH,
+            f"the manifest is for {signed}, not {expected_day.isoformat()} (the day asked for)",
+            file=MANIFEST_NAME,
+        )
+    folder = directory.resolve().name
+    if _ISO_DAY.fullmatch(folder) and folder != signed:
+        _fail(
+            ProblemKind.DAY_MISMATCH,
+            f"the manifest is for {signed} but the folder is named {folder}",
+            file=folder,
+        )
+    for path in sorted(directory.iterdir()):
+        named = _EXPORT_FILE.fullmatch(path.name)
+        if named is not None and named.group(1) != signed:
+            _fail(
+                ProblemKind.DAY_MISMATCH,
+                f"the manifest is for {signed} but {path.name} is named for {named.group(1)}",
+                file=path.name,
+            )
 
 
 def _read_manifest(

@@ -27,9 +27,9 @@ from intelgraph.kernel.errors import ER_NO_MODEL, VALIDATION, IntelGraphError
 # The er package (numpy, scoring) is imported inside the commands: other commands of
 # `intelgraph` must not pay for it at start-up.
 if TYPE_CHECKING:
-    from intelgraph.er.config import ResolutionConfig
+    from intelgraph.er.engine.config import ResolutionConfig
+    from intelgraph.er.engine.runs import GoldenEvaluation
     from intelgraph.er.governance import ThresholdsRecord
-    from intelgraph.er.runs import GoldenEvaluation
     from intelgraph.er.type_configs import TypeConfig
 
 app = typer.Typer(help="Entity resolution: models, evaluation, drift, thresholds, review.")
@@ -57,7 +57,7 @@ STAGES = ("load", "prepare", "train", "store")
 
 def _types(tenant_id: str, entity_type: str | None) -> list[str]:
     """The named type, or every type the tenant resolves."""
-    from intelgraph.er.records import parse_entity_type
+    from intelgraph.er.engine.records import parse_entity_type
 
     if entity_type is None:
         return services().er.configs.resolvable_types(tenant_id)
@@ -106,7 +106,7 @@ def train(
                     bar.update(task_id, description=stage, completed=len(STAGES))
 
             try:
-                trained = svc.er.train(principal, kind, reason=reason, on_progress=advance)
+                trained = svc.er.training.train(principal, kind, reason=reason, on_progress=advance)
             except IntelGraphError as err:
                 if entity_type is not None:
                     raise
@@ -125,7 +125,7 @@ def train(
         )
     if not trained_any:
         raise typer.Exit(1)
-    for outcome in svc.er.resolve_pending(found.id):
+    for outcome in svc.er.resolution.resolve_pending(found.id):
         if outcome.status == "RESOLVED":
             console.print(f"{outcome.entity_type}: {outcome.message}")
 
@@ -139,7 +139,7 @@ def status(
     """Per entity type: records, resolved, model, live thresholds, open review items."""
     svc = services()
     found = svc.tenants.get_tenant(tenant)
-    report = svc.er.status(found.id)
+    report = svc.er.resolution.status(found.id)
     if as_json:
         console.print_json(orjson.dumps(report).decode())
         return
@@ -167,7 +167,7 @@ def resolve(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> None
     """Resolve every record still waiting (what the serve worker does after each ingest)."""
     svc = services()
     found = svc.tenants.get_tenant(tenant)
-    for outcome in svc.er.resolve_pending(found.id):
+    for outcome in svc.er.resolution.resolve_pending(found.id):
         console.print(f"{outcome.entity_type}: {outcome.status.lower()} — {outcome.message}")
 
 
@@ -180,7 +180,7 @@ def explain_pair(
 ) -> None:
     """Why two entities match or not: each comparison's level and weight."""
     _, principal = _principal_for(tenant)
-    found = services().er.explain_match(principal, a, b)
+    found = services().er.resolution.explain_match(principal, a, b)
     table = Table(title=f"{a} ~ {b} ({found.entity_type}, model {found.model_version})")
     for column in ("comparison", "level", "weight", "m", "u"):
         table.add_column(column)
@@ -212,7 +212,7 @@ def split(
 ) -> None:
     """Detach entities from their cluster into a new one (audited; `er revert` undoes it)."""
     _, principal = _principal_for(tenant)
-    event = services().er.split(principal, entity_ids, reason=reason)
+    event = services().er.clustering.split(principal, entity_ids, reason=reason)
     console.print(
         f"split {len(event.after)} entit{'y' if len(event.after) == 1 else 'ies'} into "
         f"cluster {event.cluster_id} (event {event.id}; undo with `intelgraph er revert "
@@ -229,7 +229,7 @@ def revert(
 ) -> None:
     """Undo a merge or split event (audited)."""
     _, principal = _principal_for(tenant)
-    event = services().er.revert(principal, event_id, reason=reason)
+    event = services().er.clustering.revert(principal, event_id, reason=reason)
     console.print(f"reverted {event_id}: {len(event.after)} record(s) moved back ({event.id})")
 
 
@@ -260,7 +260,7 @@ def config_set(
         raise IntelGraphError(VALIDATION, f"cannot read ER config {file}: {exc}") from None
     found, principal = _principal_for(tenant)
     svc = services()
-    change = svc.er.set_config(
+    change = svc.er.configs.set(
         principal, document, entity_type=entity_type, reason=reason, source=str(file)
     )
     stored = change.config
@@ -272,7 +272,7 @@ def config_set(
         console.print(
             f"no {stored.entity_type} model fits it yet: run `intelgraph er train {found.slug} "
             f"--type {stored.entity_type}` (or it trains on the next ingest once the tenant "
-            f"holds {svc.er.min_training_records} {stored.entity_type} entities)"
+            f"holds {svc.er.training.min_training_records} {stored.entity_type} entities)"
         )
     else:
         console.print("the live model fits it: it is used from now on")
@@ -290,7 +290,7 @@ def config_show(
     import orjson
 
     _, principal = _principal_for(tenant)
-    found = services().er.type_config(principal, entity_type, version)
+    found = services().er.configs.get(principal, entity_type, version)
     if as_json:
         console.print_json(orjson.dumps(found.as_dict(with_document=True)).decode())
         return
@@ -307,7 +307,7 @@ def config_show(
 def config_list(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> None:
     """Every stored config version of the tenant, and the packaged defaults it uses."""
     _, principal = _principal_for(tenant)
-    listed = services().er.type_configs(principal)
+    listed = services().er.configs.listing(principal)
     live = {c.entity_type: c.version for c in listed}  # the last of each type is live
     table = Table()
     for column in ("type", "version", "config", "live", "set by", "when", "why"):
@@ -336,12 +336,12 @@ def golden_add(
     name: str = typer.Option(None, "--name", help="Name (default: the file name)"),
 ) -> None:
     """Register a golden set for the tenant (a bad file is refused as a whole)."""
-    from intelgraph.er.golden import load_golden_set
+    from intelgraph.er.engine.golden import load_golden_set
 
     load_golden_set(file)  # a bad or unreadable file is refused before touching the store
     _, principal = _principal_for(tenant)
     text = file.read_text(encoding="utf-8-sig")
-    added = services().er.add_golden_set(principal, text, name=name or file.name)
+    added = services().er.evaluation.add_golden_set(principal, text, name=name or file.name)
     counts = ", ".join(f"{n} {t}" for t, n in sorted(added["records"].items()))
     console.print(f"golden set {added['id']} ({added['name']}): {counts}")
 
@@ -354,7 +354,7 @@ def golden_list(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> 
     table = Table()
     for column in ("id", "name", "records", "added by", "added"):
         table.add_column(column)
-    for golden in services().er.golden_sets(principal):
+    for golden in services().er.evaluation.golden_sets(principal):
         counts = ", ".join(f"{n} {t}" for t, n in sorted(golden["records"].items()))
         table.add_row(
             golden["id"], golden["name"], counts, golden["createdBy"], golden["createdAt"]
@@ -367,7 +367,7 @@ def _eval_config(
 ) -> ResolutionConfig:
     """The config to evaluate ``kind`` with: --config if it is for that type, else the
     tenant's live config (with --tenant), else the packaged default."""
-    from intelgraph.er.config import default_config
+    from intelgraph.er.engine.config import default_config
 
     if given is not None and given.entity_type == kind:
         return given
@@ -424,9 +424,9 @@ def evaluate(
     thresholds and configs are used. --config gives the comparisons config of the type it
     declares (needed for a type without a packaged default, e.g. VEHICLE).
     """
-    from intelgraph.er.config import load_config
-    from intelgraph.er.golden import load_golden_set
-    from intelgraph.er.runs import evaluate_golden
+    from intelgraph.er.engine.config import load_config
+    from intelgraph.er.engine.golden import load_golden_set
+    from intelgraph.er.engine.runs import evaluate_golden
 
     started = time.perf_counter()
     golden_set = load_golden_set(golden)
@@ -446,7 +446,7 @@ def evaluate(
         model = thresholds = None
         if found is not None:
             svc = services()
-            live = svc.er.live_model(found.id, kind)
+            live = svc.er.training.live_model(found.id, kind)
             if live is None:
                 raise IntelGraphError(
                     ER_NO_MODEL,
@@ -454,7 +454,7 @@ def evaluate(
                     f"run `intelgraph er train {found.slug} --type {kind}`",
                 )
             model = live[1]
-            thresholds = svc.er.active_thresholds(found.id, kind).thresholds
+            thresholds = svc.er.thresholds.active(found.id, kind).thresholds
         with console.status(f"resolving {kind} records…"):
             result = evaluate_golden(
                 golden_set, kind, kind_config, model=model, thresholds=thresholds
@@ -477,7 +477,7 @@ def eval_nightly(
     svc = services()
     wanted = None if tenant is None else [svc.tenants.get_tenant(tenant).id]
     with console.status("evaluating golden sets…"):
-        report = svc.er.run_nightly(wanted)
+        report = svc.er.drift.run_nightly(wanted)
     if report.is_locked_out:
         err_console.print("another replica is running the nightly evaluation; try later")
         raise typer.Exit(1)
@@ -519,7 +519,7 @@ def drift(
 
     svc = services()
     found = svc.tenants.get_tenant(tenant)
-    history = svc.er.drift_history(found.id, entity_type)
+    history = svc.er.drift.history(found.id, entity_type)
     f1_alert_runs = {a.run_id for a in history.alerts if a.kind == "F1_DROP"}
     chart = F1Chart(
         title=f"{found.slug} {history.entity_type}: F1 on golden sets",
@@ -594,7 +594,7 @@ def thresholds_list(
         "why",
     ):
         table.add_column(column)
-    for record in services().er.thresholds_history(principal, entity_type):
+    for record in services().er.thresholds.history(principal, entity_type):
         table.add_row(
             record.id,
             record.entity_type,
@@ -619,7 +619,7 @@ def thresholds_suggest(
 ) -> None:
     """Propose the threshold with the best cluster F1 above the precision floor (not applied)."""
     _, principal = _principal_for(tenant)
-    record = services().er.suggest_thresholds(
+    record = services().er.thresholds.suggest(
         principal, entity_type, precision_floor=precision_floor, reason=reason
     )
     _print_thresholds(record, "proposed")
@@ -645,7 +645,7 @@ def thresholds_propose(
 ) -> None:
     """Propose thresholds by hand (they need another admin's approval)."""
     _, principal = _principal_for(tenant)
-    record = services().er.propose_thresholds(
+    record = services().er.thresholds.propose(
         principal, entity_type, auto_merge=auto_merge, review=review, reason=reason
     )
     _print_thresholds(record, "proposed")
@@ -659,9 +659,9 @@ def thresholds_approve(
 ) -> None:
     """Approve a proposal: it becomes live (the proposer may not approve it)."""
     svc = services()
-    tenant_id = svc.er.tenant_of_thresholds(thresholds_id)
+    tenant_id = svc.er.thresholds.tenant_of(thresholds_id)
     _, principal = _principal_for(tenant_id)
-    record = svc.er.approve_thresholds(principal, thresholds_id, reason=reason)
+    record = svc.er.thresholds.approve(principal, thresholds_id, reason=reason)
     _print_thresholds(record, "approved")
     for golden_id, baseline in record.baselines.items():
         console.print(f"baseline F1 on {golden_id}: {baseline['f1']:.4f}")
@@ -675,8 +675,8 @@ def thresholds_reject(
 ) -> None:
     """Turn a proposal down."""
     svc = services()
-    _, principal = _principal_for(svc.er.tenant_of_thresholds(thresholds_id))
-    _print_thresholds(svc.er.reject_thresholds(principal, thresholds_id, reason=reason), "rejected")
+    _, principal = _principal_for(svc.er.thresholds.tenant_of(thresholds_id))
+    _print_thresholds(svc.er.thresholds.reject(principal, thresholds_id, reason=reason), "rejected")
 
 
 @thresholds_app.command("rollback")
@@ -688,7 +688,7 @@ def thresholds_rollback(
 ) -> None:
     """Restore the previously approved thresholds at once (audited, timed)."""
     _, principal = _principal_for(tenant)
-    done = services().er.rollback_thresholds(principal, entity_type, reason=reason)
+    done = services().er.thresholds.rollback(principal, entity_type, reason=reason)
     console.print(
         f"rolled back {done.restored.entity_type} thresholds v{done.undone.version} → "
         f"v{done.restored.version} (auto_merge {done.restored.thresholds.auto_merge}, review "
@@ -725,7 +725,7 @@ def review_list(
 ) -> None:
     """Pairs in the review band and components held by the chaining guard."""
     _, principal = _principal_for(tenant)
-    items = services().er.review_items(
+    items = services().er.clustering.review_items(
         principal, status=item_status, entity_type=entity_type, limit=limit
     )
     table = Table()
@@ -753,7 +753,7 @@ def review_approve(
 ) -> None:
     """Merge the item's records (audited)."""
     _, principal = _principal_for(tenant)
-    item = services().er.approve_review(principal, item_id, reason=reason)
+    item = services().er.clustering.approve_review(principal, item_id, reason=reason)
     console.print(f"approved {item.id}: merged {', '.join(item.members)}")
 
 
@@ -766,5 +766,5 @@ def review_reject(
 ) -> None:
     """Keep the item's records apart from now on (audited)."""
     _, principal = _principal_for(tenant)
-    item = services().er.reject_review(principal, item_id, reason=reason)
+    item = services().er.clustering.reject_review(principal, item_id, reason=reason)
     console.print(f"rejected {item.id}: {', '.join(item.members)} kept apart")

@@ -62,10 +62,17 @@ def usage(
 def verify(
     directory: Path = typer.Argument(..., help="A day's export directory (…/YYYY-MM-DD)"),
     jwks: str = typer.Option(
-        None, "--jwks", help="JWKS file or URL to verify against (default: the local key ring)"
+        None,
+        "--jwks",
+        help="JWKS file (e.g. one saved years ago; no database needed) or URL to verify "
+        "against (default: the local key ring)",
+    ),
+    day: datetime = typer.Option(
+        None, "--date", formats=["%Y-%m-%d"], help="The UTC day the export must be of"
     ),
 ) -> None:
-    """Check manifest signature, digests, row counts, every row; exit 1 at the first failure."""
+    """Check manifest signature, the day (folder, file names, --date), digests, row counts,
+    every row; exit 1 at the first failure."""
     from intelgraph.billing.verify import load_jwks, verify_export
     from intelgraph.cli.context import services
     from intelgraph.kernel.errors import IntelGraphError
@@ -76,13 +83,13 @@ def verify(
         err_console.print(f"[bold red]error[/] \\[{err.code}] {escape(err.message)}")
         raise typer.Exit(1) from None
     with console.status("verifying…"):
-        report = verify_export(directory, keys)
+        report = verify_export(directory, keys, expected_day=day.date() if day else None)
     if report.problem is not None:
         err_console.print(f"[bold red]FAILED[/] {escape(str(report.problem))}", highlight=False)
         raise typer.Exit(1)
-    day = report.day.isoformat() if report.day else "?"
+    verified_day = report.day.isoformat() if report.day else "?"
     console.print(
-        f"OK {day}: {report.row_count:,} rows in CSV and Parquet, "
+        f"OK {verified_day}: {report.row_count:,} rows in CSV and Parquet, "
         f"{report.signatures_checked:,} row signatures and the manifest verified "
         f"(keys: {', '.join(report.kids)})",
         highlight=False,

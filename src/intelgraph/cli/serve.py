@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from intelgraph.cli.context import console, friendly_errors, services
+from intelgraph.kernel.errors import PORT_IN_USE, VALIDATION, IntelGraphError
 
 if TYPE_CHECKING:
     from intelgraph.demo.seed import DemoTenant
@@ -33,6 +35,8 @@ def serve(
         if value is not None:
             os.environ[f"INTELGRAPH_{name}"] = str(value)
     settings = Settings()
+    # Held until this process exits: no second `serve` may start on this port meanwhile.
+    port_guard = hold_listen_address(settings.host, settings.port)
     svc = build_services(settings)  # runs the migrations once, before any worker starts
     if svc.operator_key.is_new:
         console.print(
@@ -58,6 +62,57 @@ def serve(
         log_access=False,
         workers_kill_timeout=30,
     ).serve()
+    port_guard.close()
+
+
+def hold_listen_address(host: str, port: int) -> socket.socket:
+    """Refuse a ``host:port`` some socket already holds; return a socket that keeps holding
+    it against any later `intelgraph serve` while this one runs. Raises PORT_IN_USE.
+
+    granian's workers each bind with SO_REUSEPORT, so a second server on a taken port would
+    bind too and silently take a share of its connections. A bind without SO_REUSEPORT fails
+    on any port another socket is bound to: that is the check (SO_REUSEADDR only lets it
+    past connections in TIME_WAIT). The socket returned is bound with SO_REUSEPORT (so
+    granian's own binds succeed beside it) but never listens (so it takes no connection);
+    without SO_REUSEADDR, a later check fails on it even before granian's workers are up.
+    What is left is the microseconds between closing the check and binding the guard.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise IntelGraphError(
+            VALIDATION,
+            f"cannot listen on {host}:{port}: {exc.strerror}; set --host or INTELGRAPH_HOST "
+            "to an address of this machine, e.g. 127.0.0.1",
+            {"host": host, "port": port},
+        ) from exc
+    check = socket.socket(family, kind, proto)
+    try:
+        check.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        check.bind(address)
+    except OSError as exc:
+        raise _port_in_use(host, port, exc) from exc
+    finally:
+        check.close()
+    guard = socket.socket(family, kind, proto)
+    try:
+        guard.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        guard.bind(address)
+    except OSError as exc:
+        guard.close()
+        raise _port_in_use(host, port, exc) from exc
+    return guard
+
+
+def _port_in_use(host: str, port: int, exc: OSError) -> IntelGraphError:
+    return IntelGraphError(
+        PORT_IN_USE,
+        f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server running "
+        "there?); stop it, or choose another port with --port or INTELGRAPH_PORT",
+        {"host": host, "port": port},
+    )
 
 
 @demo_app.command("seed")

@@ -12,7 +12,7 @@ from intelgraph.cli.context import console, friendly_errors, local_actor, servic
 def rotate(
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
-    """Make a new active signing key; the old one verifies for the grace period."""
+    """Make a new active signing key; the old one stops signing and keeps verifying."""
     kid = services().keyring.rotate(actor=local_actor(), reason=reason)
     console.print(f"active signing key: {kid}")
 
@@ -20,14 +20,15 @@ def rotate(
 @friendly_errors
 def list_keys() -> None:
     """List signing keys with their state."""
-    table = Table("kid", "state", "created", "verifies until", "retired")
+    table = Table("kid", "state", "created", "rotated", "retired", "reason")
     for info in services().keyring.list_keys():
         table.add_row(
             info.kid,
             info.state.value,
             info.created_at.strftime("%Y-%m-%d %H:%M"),
-            info.verify_until.strftime("%Y-%m-%d %H:%M") if info.verify_until else "",
+            info.rotated_at.strftime("%Y-%m-%d %H:%M") if info.rotated_at else "",
             info.retired_at.strftime("%Y-%m-%d %H:%M") if info.retired_at else "",
+            info.retire_reason or "",
         )
     console.print(table)
 
@@ -35,8 +36,11 @@ def list_keys() -> None:
 @friendly_errors
 def retire(
     kid: str = typer.Argument(..., help="Key id (see `intelgraph keys list`)"),
-    reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why, e.g. compromised (required; kept in the audit log)"
+    ),
 ) -> None:
-    """Retire a verify-only signing key: what it signed stops verifying."""
+    """Retire a rotated signing key (e.g. compromised): nothing it signed verifies any more,
+    and the JWKS stops publishing it. Rotation alone never does this."""
     services().keyring.retire(kid, actor=local_actor(), reason=reason)
-    console.print(f"retired {kid}")
+    console.print(f"retired {kid}: exports it signed no longer verify")

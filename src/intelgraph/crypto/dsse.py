@@ -25,32 +25,41 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 class Envelope:
     payload_type: str
     payload: bytes
-    signatures: tuple[tuple[str, bytes], ...]  # (keyid, signature)
+    signatures: tuple[tuple[str, bytes], ...]  # (keyid, signature); keyid "" when absent
 
     def to_json(self) -> dict[str, Any]:
         return {
             "payloadType": self.payload_type,
             "payload": base64.b64encode(self.payload).decode("ascii"),
             "signatures": [
-                {"keyid": keyid, "sig": base64.b64encode(sig).decode("ascii")}
+                ({"keyid": keyid} if keyid else {}) | {"sig": base64.b64encode(sig).decode()}
                 for keyid, sig in self.signatures
             ],
         }
 
     @classmethod
     def from_json(cls, document: Any) -> Envelope:
-        """Raises VALIDATION naming what is malformed."""
+        """Read an envelope as the DSSE spec allows it: standard or URL-safe base64, keyid
+        optional. Raises VALIDATION naming what is malformed."""
         try:
             return cls(
                 payload_type=str(document["payloadType"]),
-                payload=base64.b64decode(document["payload"], validate=True),
+                payload=_base64_either(document["payload"]),
                 signatures=tuple(
-                    (str(item["keyid"]), base64.b64decode(item["sig"], validate=True))
+                    (str(item.get("keyid", "")), _base64_either(item["sig"]))
                     for item in document["signatures"]
                 ),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise IntelGraphError(VALIDATION, f"not a DSSE envelope: {exc}") from exc
+
+
+def _base64_either(text: Any) -> bytes:
+    """Standard or URL-safe base64, padded or not (DSSE verifiers must accept either)."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected base64 text, got {type(text).__name__}")
+    padded = text + "=" * (-len(text) % 4)
+    return base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
 
 
 Signer = Callable[[bytes], tuple[str, bytes]]

@@ -1,8 +1,10 @@
 """The key ring: Ed25519 signing keys with ids, rotation without downtime, JWKS.
 
-States: ``active`` (signs; exactly one), ``verify-only`` (verifies during a grace period
-after rotation) and ``retired`` (verifies nothing). Private keys are sealed with AES-GCM
-under the master key and never leave this module.
+States: ``active`` (signs; exactly one), ``rotated`` (stopped signing, verifies what it
+signed for as long as the ring exists: a billing dispute can come years later) and
+``retired`` (verifies nothing: only an explicit, audited ``retire`` with a reason, e.g. a
+compromised key). The private key is sealed with AES-GCM under the master key while the
+key is active, dropped when it is rotated, and never leaves this module.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import base64
 import hashlib
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +30,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from intelgraph.audit import service as audit
 from intelgraph.crypto.field_encryption import FieldCipher
-from intelgraph.kernel.clock import Clock
+from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import (
     SIGNATURE_INVALID,
     SIGNING_KEY_RETIRED,
@@ -39,14 +41,14 @@ from intelgraph.kernel.errors import (
 from intelgraph.store.engine import as_utc
 from intelgraph.store.tables import signing_keys
 
-DEFAULT_GRACE = timedelta(days=30)
 REFRESH_SECONDS = 5.0
 _ROTATION_LOCK = 7_291_002  # PostgreSQL advisory lock: one rotation at a time
+REASON_MAX_CHARS = 200  # signing_keys.retire_reason
 
 
 class KeyState(StrEnum):
     ACTIVE = "active"
-    VERIFY_ONLY = "verify-only"
+    ROTATED = "rotated"
     RETIRED = "retired"
 
 
@@ -56,17 +58,35 @@ class KeyInfo:
     state: KeyState
     public_key: bytes
     created_at: datetime
-    verify_until: datetime | None
+    rotated_at: datetime | None
     retired_at: datetime | None
+    retire_reason: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kid": self.kid,
             "state": self.state.value,
             "createdAt": self.created_at.isoformat(),
-            "verifyUntil": self.verify_until.isoformat() if self.verify_until else None,
+            "rotatedAt": self.rotated_at.isoformat() if self.rotated_at else None,
             "retiredAt": self.retired_at.isoformat() if self.retired_at else None,
+            "retireReason": self.retire_reason,
         }
+
+    def as_jwk(self) -> dict[str, Any]:
+        """The public key as an OKP JWK, marked with its state (RFC 7517 section 4 lets a
+        JWK carry members a consumer does not know; ours are prefixed ``ig_``)."""
+        jwk: dict[str, Any] = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public_key),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+            "ig_status": self.state.value,
+        }
+        if self.rotated_at is not None:
+            jwk["ig_rotated_at"] = isoformat(self.rotated_at)
+        return jwk
 
 
 def b64url(raw: bytes) -> str:
@@ -80,19 +100,12 @@ def jwk_thumbprint(public_key: bytes) -> str:
 
 
 class Keyring:
-    """Signs with the active key; verifies with any key that is not retired or past grace."""
+    """Signs with the active key; verifies with any key that has not been retired."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        clock: Clock,
-        cipher: FieldCipher,
-        grace: timedelta = DEFAULT_GRACE,
-    ) -> None:
+    def __init__(self, engine: Engine, clock: Clock, cipher: FieldCipher) -> None:
         self._engine = engine
         self._clock = clock
         self._cipher = cipher
-        self._grace = grace
         self._lock = threading.Lock()
         self._active: tuple[str, Ed25519PrivateKey] | None = None
         self._loaded_at = float("-inf")
@@ -110,13 +123,12 @@ class Keyring:
         key) or SIGNATURE_INVALID."""
         info = self._key(kid)
         if info.state is KeyState.RETIRED:
+            retired_at = isoformat(info.retired_at) if info.retired_at else None
             raise IntelGraphError(
-                SIGNING_KEY_RETIRED, f"signing key {kid} is retired", {"kid": kid}
-            )
-        now = self._clock.now()
-        if info.state is KeyState.VERIFY_ONLY and info.verify_until and now > info.verify_until:
-            raise IntelGraphError(
-                SIGNING_KEY_RETIRED, f"signing key {kid} is past its grace period", {"kid": kid}
+                SIGNING_KEY_RETIRED,
+                f"signing key {kid} was retired on {retired_at} ({info.retire_reason}): "
+                "nothing it signed verifies any more",
+                {"kid": kid, "retiredAt": retired_at, "reason": info.retire_reason},
             )
         try:
             Ed25519PublicKey.from_public_bytes(info.public_key).verify(signature, data)
@@ -149,7 +161,8 @@ class Keyring:
         return kid
 
     def rotate(self, *, actor: str, reason: str | None = None) -> str:
-        """Make a new active key; the old one verifies for the grace period. Audited."""
+        """Make a new active key; the old one stops signing and keeps verifying what it
+        signed until it is retired. Audited."""
         now = self._clock.now()
         with self._engine.begin() as conn:
             self._lock_rotation(conn)
@@ -160,7 +173,7 @@ class Keyring:
                 conn.execute(
                     update(signing_keys)
                     .where(signing_keys.c.kid == old.kid)
-                    .values(state=KeyState.VERIFY_ONLY.value, verify_until=now + self._grace)
+                    .values(state=KeyState.ROTATED.value, rotated_at=now, private_key_sealed=None)
                 )
             kid = self._insert_new_key(conn)
             audit.record(
@@ -177,20 +190,58 @@ class Keyring:
         self._invalidate()
         return kid
 
-    def retire(self, kid: str, *, actor: str, reason: str | None = None) -> None:
-        """Retire a verify-only key now: its signatures stop verifying. Audited.
+    def retire(self, kid: str, *, actor: str, reason: str) -> None:
+        """Retire a rotated key now (e.g. it is compromised): everything it signed stops
+        verifying and the JWKS no longer publishes it. Audited.
 
-        Raises SIGNING_KEY_UNKNOWN, or VALIDATION for the active key (rotate first).
+        Raises SIGNING_KEY_UNKNOWN, or VALIDATION without a reason, for the active key
+        (rotate first) and for a key already retired.
         """
-        info = self._key(kid)
-        if info.state is KeyState.ACTIVE:
-            raise IntelGraphError(VALIDATION, f"{kid} is the active key: rotate before retiring it")
+        reason = reason.strip()
+        if not reason:
+            raise IntelGraphError(
+                VALIDATION,
+                "say why the key is retired (e.g. --reason compromised): retiring stops "
+                "every export it signed from verifying",
+                {"kid": kid},
+            )
+        if len(reason) > REASON_MAX_CHARS:
+            raise IntelGraphError(
+                VALIDATION,
+                f"the reason is {len(reason)} characters; at most {REASON_MAX_CHARS}",
+                {"kid": kid, "limit": REASON_MAX_CHARS},
+            )
         now = self._clock.now()
         with self._engine.begin() as conn:
+            self._lock_rotation(conn)  # not while another replica rotates this key
+            row = conn.execute(
+                select(signing_keys.c.state, signing_keys.c.retired_at).where(
+                    signing_keys.c.kid == kid
+                )
+            ).first()
+            if row is None:
+                raise IntelGraphError(
+                    SIGNING_KEY_UNKNOWN, f"unknown signing key {kid}", {"kid": kid}
+                )
+            if row.state == KeyState.ACTIVE.value:
+                raise IntelGraphError(
+                    VALIDATION, f"{kid} is the active key: rotate before retiring it", {"kid": kid}
+                )
+            if row.state == KeyState.RETIRED.value:
+                raise IntelGraphError(
+                    VALIDATION,
+                    f"{kid} was already retired on {isoformat(as_utc(row.retired_at))}",
+                    {"kid": kid},
+                )
             conn.execute(
                 update(signing_keys)
                 .where(signing_keys.c.kid == kid)
-                .values(state=KeyState.RETIRED.value, retired_at=now, private_key_sealed=None)
+                .values(
+                    state=KeyState.RETIRED.value,
+                    retired_at=now,
+                    retire_reason=reason,
+                    private_key_sealed=None,
+                )
             )
             audit.record(
                 conn,
@@ -200,6 +251,8 @@ class Keyring:
                 target=f"signing_key:{kid}",
                 at=now,
                 reason=reason,
+                old_value={"state": row.state},
+                new_value={"state": KeyState.RETIRED.value},
             )
         self._invalidate()
 
@@ -209,25 +262,15 @@ class Keyring:
         return sorted(self._keys.values(), key=lambda k: k.created_at, reverse=True)
 
     def jwks(self) -> dict[str, Any]:
-        """The public keys that still verify, as a JWKS (OKP / Ed25519)."""
-        now = self._clock.now()
+        """The public keys that verify (active and rotated, marked), as a JWKS (OKP /
+        Ed25519). A retired key is left out: a JOSE library ignores marks it does not
+        know, so publishing a compromised key at all would let it verify."""
         self._load()
         return {
             "keys": [
-                {
-                    "kty": "OKP",
-                    "crv": "Ed25519",
-                    "x": b64url(info.public_key),
-                    "kid": info.kid,
-                    "use": "sig",
-                    "alg": "EdDSA",
-                }
+                info.as_jwk()
                 for info in sorted(self._keys.values(), key=lambda k: k.created_at)
-                if info.state is KeyState.ACTIVE
-                or (
-                    info.state is KeyState.VERIFY_ONLY
-                    and (info.verify_until is None or info.verify_until >= now)
-                )
+                if info.state is not KeyState.RETIRED
             ]
         }
 
@@ -289,8 +332,9 @@ class Keyring:
                 state=KeyState(row.state),
                 public_key=bytes(row.public_key),
                 created_at=as_utc(row.created_at),
-                verify_until=as_utc(row.verify_until) if row.verify_until else None,
+                rotated_at=as_utc(row.rotated_at) if row.rotated_at else None,
                 retired_at=as_utc(row.retired_at) if row.retired_at else None,
+                retire_reason=row.retire_reason,
             )
             keys[info.kid] = info
             if info.state is KeyState.ACTIVE and row.private_key_sealed is not None:

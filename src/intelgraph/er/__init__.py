@@ -1,10 +1,10 @@
-"""Entity resolution: the pure engine that works on in-memory records.
+"""Entity resolution: ``service.EntityResolutionService`` is the face (a thin facade whose
+namespaces are the ``components/``), ``engine/`` the pure matching engine over in-memory
+records, ``repository/`` the SQL (one module per table group).
 
-Modules, one idea each: ``records`` (what is resolved), ``config`` and ``configs/`` (what to
-compare and how to block, as data), ``normalisation`` and ``preparation`` (values made
-comparable once), ``comparisons`` (levels per pair), ``blocking`` (candidate pairs),
-``scoring`` and ``training`` (Fellegi-Sunter, trained without labels), ``decisions``,
-``clustering`` and ``cluster_ids`` (merges with stable ids), ``evaluation`` and ``golden``
-(quality against labels), ``drift`` (quality over time), ``pipeline`` (batch and online).
-Nothing here does I/O beyond reading a config or golden file it is pointed at.
+Beside them: ``online`` (the in-memory indexes online resolution writes through) and
+``worker`` (its background thread), ``curation`` (cluster changes a person makes),
+``type_configs`` (configs per tenant and type), and the area's stored values:
+``history`` (memberships, merge events), ``review`` (review items), ``governance``
+(thresholds versions), ``charts`` (F1 charts for the CLI). ADR 015 records the layout.
 """

@@ -21,9 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from intelgraph.er import repository as repo
-from intelgraph.er.cluster_ids import ClusterAssignment, random_cluster_id
+from intelgraph.er.engine.cluster_ids import ClusterAssignment, random_cluster_id
 from intelgraph.er.history import EventKind, MembershipDecision, MergeEvent
+from intelgraph.er.repository import clusters as cluster_repo
+from intelgraph.er.repository import merge_events as event_repo
+from intelgraph.er.repository import overrides as override_repo
+from intelgraph.er.repository import state as state_repo
 from intelgraph.kernel.errors import ER_NOT_FOUND, ER_STATE_CONFLICT, VALIDATION, IntelGraphError
 from intelgraph.kernel.ids import new_id
 
@@ -60,7 +63,7 @@ def _new_cluster(
     conn: Connection, tenant_id: str, entity_type: str, ordinal: int, now: datetime
 ) -> str:
     cluster_id = random_cluster_id()
-    repo.insert_clusters(conn, tenant_id, entity_type, {cluster_id: ordinal}, now)
+    cluster_repo.insert_clusters(conn, tenant_id, entity_type, {cluster_id: ordinal}, now)
     return cluster_id
 
 
@@ -80,7 +83,7 @@ def merge_clusters(
 
     Raises ER_NOT_FOUND when an entity has not been resolved yet.
     """
-    found = repo.memberships_of(conn, tenant_id, entity_ids)
+    found = cluster_repo.memberships_of(conn, tenant_id, entity_ids)
     missing = sorted(set(entity_ids) - found.keys())
     if missing:
         raise IntelGraphError(ER_NOT_FOUND, f"entities not resolved yet: {', '.join(missing[:5])}")
@@ -88,21 +91,21 @@ def merge_clusters(
     change = ClusterChange(next_ordinal=next_ordinal)
     ordinals = {}
     for cluster_id in cluster_ids:
-        row = repo.cluster_row(conn, tenant_id, cluster_id)
+        row = cluster_repo.cluster_row(conn, tenant_id, cluster_id)
         ordinals[cluster_id] = int(row.ordinal) if row is not None else 0
     survivor = min(cluster_ids, key=lambda c: (ordinals[c], c))
-    members = repo.members_of(conn, tenant_id, cluster_ids)
+    members = cluster_repo.members_of(conn, tenant_id, cluster_ids)
     moved = {r: c for c in cluster_ids if c != survivor for r in members.get(c, [])}
     final_members = sorted({r for c in cluster_ids for r in members.get(c, [])})
-    current = repo.memberships_of(conn, tenant_id, final_members)
+    current = cluster_repo.memberships_of(conn, tenant_id, final_members)
     rows = {
         r: (survivor, MembershipDecision.MANUAL_MERGE)
         for r in final_members
         if r in moved or current[r].decision is MembershipDecision.NO_MATCH
     }
-    repo.write_memberships(conn, tenant_id, entity_type, rows, now)
+    cluster_repo.write_memberships(conn, tenant_id, entity_type, rows, now)
     retired: dict[str, str | None] = {c: survivor for c in cluster_ids if c != survivor}
-    repo.retire_clusters(conn, tenant_id, retired, now)
+    cluster_repo.retire_clusters(conn, tenant_id, retired, now)
     change.moves = {r: survivor for r in moved}
     change.retired = set(retired)
     if not moved:
@@ -120,7 +123,7 @@ def merge_clusters(
         after=dict.fromkeys(sorted(moved), survivor),
         created_at=now,
     )
-    repo.insert_event(conn, event)
+    event_repo.insert_event(conn, event)
     return event, change
 
 
@@ -142,7 +145,7 @@ def split_records(
     wanted = sorted(set(entity_ids))
     if not wanted:
         raise IntelGraphError(VALIDATION, "name at least one entity to split off")
-    found = repo.memberships_of(conn, tenant_id, wanted)
+    found = cluster_repo.memberships_of(conn, tenant_id, wanted)
     missing = [e for e in wanted if e not in found]
     if missing:
         raise IntelGraphError(
@@ -157,21 +160,20 @@ def split_records(
         )
     source = clusters.pop()
     entity_type = found[wanted[0]].entity_type
-    remaining = [
-        r for r in repo.members_of(conn, tenant_id, [source]).get(source, []) if r not in wanted
-    ]
+    members = cluster_repo.members_of(conn, tenant_id, [source]).get(source, [])
+    remaining = [r for r in members if r not in wanted]
     if not remaining:
         raise IntelGraphError(
             VALIDATION,
             f"those are all the members of cluster {source}; name only the ones to detach",
         )
     target = _new_cluster(conn, tenant_id, entity_type, next_ordinal, now)
-    repo.set_next_ordinal(conn, tenant_id, entity_type, next_ordinal + 1)
-    repo.write_memberships(
+    state_repo.set_next_ordinal(conn, tenant_id, entity_type, next_ordinal + 1)
+    cluster_repo.write_memberships(
         conn, tenant_id, entity_type, {r: (target, MembershipDecision.SPLIT) for r in wanted}, now
     )
     if len(remaining) == 1:
-        repo.write_memberships(
+        cluster_repo.write_memberships(
             conn,
             tenant_id,
             entity_type,
@@ -179,7 +181,7 @@ def split_records(
             now,
         )
     apart = (wanted[0], remaining[0])
-    repo.set_override(conn, tenant_id, entity_type, apart, NO_MATCH, actor, reason, now)
+    override_repo.set_override(conn, tenant_id, entity_type, apart, NO_MATCH, actor, reason, now)
     event = MergeEvent(
         id=new_id("erm"),
         tenant_id=tenant_id,
@@ -193,7 +195,7 @@ def split_records(
         after=dict.fromkeys(wanted, target),
         created_at=now,
     )
-    repo.insert_event(conn, event)
+    event_repo.insert_event(conn, event)
     change = ClusterChange(
         moves=dict.fromkeys(wanted, target),
         created={target: next_ordinal},
@@ -213,7 +215,7 @@ def revert_event(
     next_ordinal: int,
 ) -> tuple[MergeEvent, ClusterChange]:
     """Undo a merge or split event; raises ER_NOT_FOUND or ER_STATE_CONFLICT."""
-    event = repo.get_event(conn, tenant_id, event_id)
+    event = event_repo.get_event(conn, tenant_id, event_id)
     if event is None:
         raise IntelGraphError(ER_NOT_FOUND, f"no merge event {event_id!r} in this tenant")
     if event.reverted_by is not None:
@@ -224,7 +226,7 @@ def revert_event(
         raise IntelGraphError(
             ER_STATE_CONFLICT, "a revert cannot be reverted; split or merge the records instead"
         )
-    current = repo.memberships_of(conn, tenant_id, list(event.after))
+    current = cluster_repo.memberships_of(conn, tenant_id, list(event.after))
     moved_since = sorted(
         r
         for r, cluster in event.after.items()
@@ -251,7 +253,7 @@ def revert_event(
             change.next_ordinal += 1
         else:
             target = before
-            row = repo.cluster_row(conn, tenant_id, target)
+            row = cluster_repo.cluster_row(conn, tenant_id, target)
             if row is not None and row.retired_at is not None and event.kind is EventKind.SPLIT:
                 raise IntelGraphError(
                     ER_STATE_CONFLICT,
@@ -259,29 +261,30 @@ def revert_event(
                     "merge the records back through review instead",
                 )
             if row is not None and row.retired_at is not None:
-                repo.revive_cluster(conn, tenant_id, target)
+                cluster_repo.revive_cluster(conn, tenant_id, target)
                 change.revived[target] = int(row.ordinal)
         rows[record_id] = (target, decision)
         groups.setdefault(target, []).append(record_id)
-    repo.write_memberships(conn, tenant_id, event.entity_type, rows, now)
-    repo.set_next_ordinal(conn, tenant_id, event.entity_type, change.next_ordinal)
+    cluster_repo.write_memberships(conn, tenant_id, event.entity_type, rows, now)
+    state_repo.set_next_ordinal(conn, tenant_id, event.entity_type, change.next_ordinal)
     change.moves = {r: target for r, (target, _) in rows.items()}
-    left_behind = repo.members_of(conn, tenant_id, [event.cluster_id]).get(event.cluster_id, [])
+    members = cluster_repo.members_of(conn, tenant_id, [event.cluster_id])
+    left_behind = members.get(event.cluster_id, [])
     if not left_behind:
-        repo.retire_clusters(conn, tenant_id, {event.cluster_id: None}, now)
+        cluster_repo.retire_clusters(conn, tenant_id, {event.cluster_id: None}, now)
         change.retired.add(event.cluster_id)
     evidence: dict[str, Any] = {"reverts": event.id}
     if event.kind is EventKind.MERGE:
         apart = _apart_pairs([sorted(g)[0] for g in groups.values()] + left_behind[:1])
         for first, second in apart:
-            repo.set_override(
+            override_repo.set_override(
                 conn, tenant_id, event.entity_type, (first, second), NO_MATCH, actor, reason, now
             )
         evidence["noMatch"] = apart
     if event.kind is EventKind.SPLIT:
         apart_pair = event.evidence.get("noMatch")
         if isinstance(apart_pair, list) and len(apart_pair) == 2:
-            repo.remove_override(conn, tenant_id, (str(apart_pair[0]), str(apart_pair[1])))
+            override_repo.remove_override(conn, tenant_id, (str(apart_pair[0]), str(apart_pair[1])))
     revert = MergeEvent(
         id=new_id("erm"),
         tenant_id=tenant_id,
@@ -295,8 +298,8 @@ def revert_event(
         after={r: target for r, (target, _) in rows.items()},
         created_at=now,
     )
-    repo.insert_event(conn, revert)
-    repo.mark_reverted(conn, tenant_id, event.id, revert.id)
+    event_repo.insert_event(conn, revert)
+    event_repo.mark_reverted(conn, tenant_id, event.id, revert.id)
     return revert, change
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from intelgraph.er.decisions import Thresholds
+from intelgraph.er.engine.decisions import Thresholds
 from intelgraph.kernel.clock import isoformat
 from intelgraph.kernel.errors import ER_SELF_APPROVAL, ER_STATE_CONFLICT, IntelGraphError
 

@@ -2,10 +2,9 @@
 ORGANIZATION and any type it configured) resolved in the background against the tenant's
 existing ones.
 
-* ``ResolutionWorker`` — the ingest listener hands it (tenant, touched ids) after commit and
-  returns at once; one background thread resolves everything pending, tenant by tenant
-  (several ingests of a tenant that arrive meanwhile are resolved as one batch). Tests and
-  the CLI call ``drain()`` instead of starting the thread.
+The ingest listener hands touched ids to ``worker.ResolutionWorker``, which calls
+``OnlineResolver.resolve`` from its background thread.
+
 * ``OnlineResolver`` — per tenant and type a ``ResolvedIndex`` kept in memory, built from
   the store on first use; new records are resolved into it with ``resolve_incremental``
   and the changes (memberships, new and retired clusters, merge events with evidence,
@@ -22,34 +21,40 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
 
 from intelgraph.audit import service as audit
-from intelgraph.er import repository as repo
-from intelgraph.er.cluster_ids import ClusterAssignment, random_cluster_id
-from intelgraph.er.clustering import ChainingGuard
-from intelgraph.er.config import ResolutionConfig, config_fingerprint, default_config
-from intelgraph.er.decisions import Decision, PairDecision
-from intelgraph.er.drift_checks import live_weight_counts
+from intelgraph.er.components.dependencies import SYSTEM_ACTOR, ERDependencies
+from intelgraph.er.components.thresholds import ERThresholds
+from intelgraph.er.components.training import ERTraining
+from intelgraph.er.engine.cluster_ids import ClusterAssignment, random_cluster_id
+from intelgraph.er.engine.clustering import ChainingGuard
+from intelgraph.er.engine.config import ResolutionConfig, config_fingerprint
+from intelgraph.er.engine.decisions import Decision, PairDecision
+from intelgraph.er.engine.drift_checks import live_weight_counts
+from intelgraph.er.engine.mapping import entity_record
+from intelgraph.er.engine.pipeline import IncrementalResolution, ResolvedIndex, resolve_incremental
+from intelgraph.er.engine.records import Record
+from intelgraph.er.engine.scoring import MatchModel, score_pairs
 from intelgraph.er.governance import ThresholdsRecord
 from intelgraph.er.history import EventKind, MembershipDecision, MergeEvent
-from intelgraph.er.mapping import RESOLVABLE_TYPES, entity_record
-from intelgraph.er.pipeline import IncrementalResolution, ResolvedIndex, resolve_incremental
-from intelgraph.er.records import Record
+from intelgraph.er.repository import clusters as cluster_repo
+from intelgraph.er.repository import entities as entity_repo
+from intelgraph.er.repository import merge_events as event_repo
+from intelgraph.er.repository import overrides as override_repo
+from intelgraph.er.repository import quality as quality_repo
+from intelgraph.er.repository import review_queue as review_repo
+from intelgraph.er.repository import state as state_repo
 from intelgraph.er.review import ReviewItem, ReviewKind, ReviewStatus
-from intelgraph.er.scoring import MatchModel, score_pairs
-from intelgraph.kernel.clock import Clock
+from intelgraph.er.type_configs import TypeConfigs
 from intelgraph.kernel.ids import new_id
-from intelgraph.obs.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-SYSTEM_ACTOR = "system:er"
 # New rows whose candidate weights are sampled per batch for input-drift statistics.
 WEIGHT_SAMPLE_ROWS = 200
 MAX_ATTEMPTS = 3
@@ -140,23 +145,19 @@ class OnlineResolver:
 
     def __init__(
         self,
-        engine: Engine,
-        clock: Clock,
-        metrics: Metrics,
-        live_model: Callable[[str, str], tuple[int, MatchModel] | None],
-        active_thresholds: Callable[[str, str], ThresholdsRecord],
+        deps: ERDependencies,
+        configs: TypeConfigs,
+        training: ERTraining,
+        thresholds: ERThresholds,
         guard: ChainingGuard | None = None,
-        config_for: Callable[[str, str], ResolutionConfig] = lambda _tenant, t: default_config(t),
-        resolvable_types: Callable[[str], Sequence[str]] = lambda _tenant: RESOLVABLE_TYPES,
     ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._metrics = metrics
-        self._live_model = live_model
-        self._active_thresholds = active_thresholds
+        self._engine = deps.engine
+        self._clock = deps.clock
+        self._metrics = deps.metrics
+        self._configs = configs
+        self._training = training
+        self._thresholds = thresholds
         self._guard = guard or ChainingGuard()
-        self._config_for = config_for
-        self._resolvable_types = resolvable_types
         self._indexes: dict[tuple[str, str], LiveIndex] = {}
         self._locks: dict[str, threading.RLock] = {}
         self._guard_lock = threading.Lock()
@@ -182,7 +183,7 @@ class OnlineResolver:
     def index_for(self, tenant_id: str, entity_type: str) -> tuple[LiveIndex, bool]:
         """The live index of a tenant's type (built from the store if absent or built under
         another config of the type), and whether it was built just now."""
-        config = self._config_for(tenant_id, entity_type)
+        config = self._configs.config_for(tenant_id, entity_type)
         live = self.cached(tenant_id, entity_type)
         if live is not None and live.config_fingerprint == config_fingerprint(config):
             return live, False
@@ -193,10 +194,10 @@ class OnlineResolver:
 
     def _build(self, tenant_id: str, entity_type: str, config: ResolutionConfig) -> LiveIndex:
         with self._engine.connect() as conn:
-            state = repo.read_state(conn, tenant_id, entity_type) or (0, 0)
-            clusters = repo.memberships(conn, tenant_id, entity_type)
-            ordinals = repo.live_cluster_ordinals(conn, tenant_id, entity_type)
-            rows = repo.entity_rows(conn, tenant_id, entity_type)
+            state = state_repo.read_state(conn, tenant_id, entity_type) or (0, 0)
+            clusters = cluster_repo.memberships(conn, tenant_id, entity_type)
+            ordinals = cluster_repo.live_cluster_ordinals(conn, tenant_id, entity_type)
+            rows = entity_repo.entity_rows(conn, tenant_id, entity_type)
         records = [
             entity_record(row.entity_id, row.type, row.label, row.attributes)
             for row in rows
@@ -234,12 +235,12 @@ class OnlineResolver:
         Entities of types the tenant does not resolve (no config) are left alone.
         """
         with self.tenant_lock(tenant_id):
-            resolvable = set(self._resolvable_types(tenant_id))
+            resolvable = set(self._configs.resolvable_types(tenant_id))
             if touched is None:
                 groups: dict[str, list[str] | None] = dict.fromkeys(resolvable)
             else:
                 with self._engine.connect() as conn:
-                    types = repo.entity_types_of(conn, tenant_id, touched)
+                    types = entity_repo.entity_types_of(conn, tenant_id, touched)
                 grouped: dict[str, list[str]] = defaultdict(list)
                 for entity_id, entity_type in types.items():
                     if entity_type in resolvable:
@@ -257,7 +258,7 @@ class OnlineResolver:
         ids: list[str] | None,
         submitted_at: float | None,
     ) -> OnlineOutcome:
-        live_model = self._live_model(tenant_id, entity_type)
+        live_model = self._training.model_for_resolution(tenant_id, entity_type)
         if live_model is None:
             return OnlineOutcome(
                 tenant_id,
@@ -272,7 +273,7 @@ class OnlineResolver:
             live, is_new = self.index_for(tenant_id, entity_type)
             wanted = None if is_new else ids
             with self._engine.connect() as conn:
-                pending = repo.unresolved_entity_ids(conn, tenant_id, entity_type, wanted)
+                pending = entity_repo.unresolved_entity_ids(conn, tenant_id, entity_type, wanted)
                 changed = self._changed_records(conn, tenant_id, entity_type, live, ids, pending)
             if changed and not is_new:
                 self.drop(tenant_id, entity_type)
@@ -280,7 +281,7 @@ class OnlineResolver:
             if not pending:
                 return OnlineOutcome(tenant_id, entity_type, "NOTHING_TO_DO", "all resolved")
             with self._engine.connect() as conn:
-                rows = repo.entity_rows(conn, tenant_id, entity_type, pending)
+                rows = entity_repo.entity_rows(conn, tenant_id, entity_type, pending)
             records = [entity_record(r.entity_id, r.type, r.label, r.attributes) for r in rows]
             try:
                 return self._resolve_records(
@@ -318,7 +319,7 @@ class OnlineResolver:
         resolved = [i for i in ids if i not in unresolved and i in live.fingerprints]
         if not resolved:
             return False
-        for row in repo.entity_rows(conn, tenant_id, entity_type, resolved):
+        for row in entity_repo.entity_rows(conn, tenant_id, entity_type, resolved):
             record = entity_record(row.entity_id, row.type, row.label, row.attributes)
             if live.fingerprints.get(row.entity_id) != fingerprint(record):
                 return True
@@ -334,7 +335,7 @@ class OnlineResolver:
         model: MatchModel,
         submitted_at: float | None,
     ) -> OnlineOutcome:
-        thresholds = self._active_thresholds(tenant_id, entity_type)
+        thresholds = self._thresholds.active(tenant_id, entity_type)
         previous = live.index.assignment
         result = resolve_incremental(
             records,
@@ -345,7 +346,7 @@ class OnlineResolver:
             clock=self._clock,
         )
         with self._engine.connect() as conn:
-            no_match = repo.no_match_pairs(conn, tenant_id, entity_type)
+            no_match = override_repo.no_match_pairs(conn, tenant_id, entity_type)
         final, undone = keep_apart(previous, result.changes.assignment, no_match)
         live.index.assignment = final
         weights = self._sample_weights(live.index, model, len(records))
@@ -411,10 +412,12 @@ class OnlineResolver:
         now = self._clock.now()
         changes = _changes(previous, final, result.record_ids)
         with self._engine.begin() as conn:
-            revision, _ = repo.bump_state(conn, tenant_id, entity_type, now)
+            revision, _ = state_repo.bump_state(conn, tenant_id, entity_type, now)
             if revision != live.revision + 1:
                 raise StaleIndex
-            old = repo.memberships_of(conn, tenant_id, sorted(changes.affected - changes.new))
+            old = cluster_repo.memberships_of(
+                conn, tenant_id, sorted(changes.affected - changes.new)
+            )
             rows: dict[str, tuple[str, MembershipDecision]] = {}
             for record_id in sorted(changes.affected):
                 cluster_id = final.record_clusters[record_id]
@@ -430,29 +433,29 @@ class OnlineResolver:
                 ):
                     continue  # unchanged: keep how it got there
                 rows[record_id] = (cluster_id, decision)
-            repo.write_memberships(conn, tenant_id, entity_type, rows, now)
-            repo.insert_clusters(
+            cluster_repo.write_memberships(conn, tenant_id, entity_type, rows, now)
+            cluster_repo.insert_clusters(
                 conn,
                 tenant_id,
                 entity_type,
                 {c: final.cluster_ordinals[c] for c in changes.created},
                 now,
             )
-            repo.retire_clusters(conn, tenant_id, changes.retired, now)
-            repo.set_next_ordinal(conn, tenant_id, entity_type, final.next_ordinal)
+            cluster_repo.retire_clusters(conn, tenant_id, changes.retired, now)
+            state_repo.set_next_ordinal(conn, tenant_id, entity_type, final.next_ordinal)
             events = _merge_events(
                 tenant_id, entity_type, changes, result.decisions, now, model_seq, thresholds
             )
-            repo.insert_events(conn, events)
+            event_repo.insert_events(conn, events)
             items = self._review_items(conn, tenant_id, entity_type, final, result, undone, now)
-            repo.insert_review_items(conn, items)
+            review_repo.insert_review_items(conn, items)
             latency = None
             if submitted_at is not None:
                 latency = max(0.0, self._clock.monotonic() - submitted_at)
             linked = sum(
                 1 for r in result.record_ids if len(changes.members[final.record_clusters[r]]) > 1
             )
-            repo.insert_batch(
+            quality_repo.insert_batch(
                 conn,
                 tenant_id,
                 {
@@ -500,8 +503,8 @@ class OnlineResolver:
             key = tuple(sorted((decision.left_id, decision.right_id)))
             wanted.setdefault((key[0], key[1]), decision)
         if wanted:
-            already = repo.open_pair_keys(conn, tenant_id, [k[0] for k in wanted])
-            refused = set(repo.no_match_pairs(conn, tenant_id, entity_type))
+            already = review_repo.open_pair_keys(conn, tenant_id, [k[0] for k in wanted])
+            refused = set(override_repo.no_match_pairs(conn, tenant_id, entity_type))
             wanted = {k: d for k, d in wanted.items() if k not in already and k not in refused}
         items = [
             ReviewItem(
@@ -644,80 +647,3 @@ def _merge_events(
             )
         )
     return events
-
-
-class ResolutionWorker:
-    """Resolves submitted ingests in one background thread, batching each tenant's work."""
-
-    def __init__(
-        self,
-        resolve: Callable[[str, list[str] | None, float | None], object],
-        clock: Clock,
-    ) -> None:
-        self._resolve = resolve
-        self._clock = clock
-        self._pending: dict[str, tuple[set[str], float]] = {}
-        self._sweeps: set[str] = set()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, tenant_id: str, entity_ids: Sequence[str]) -> None:
-        """Queue a committed ingest's touched entities (the ingest listener)."""
-        if not entity_ids:
-            return
-        with self._lock:
-            ids, since = self._pending.get(tenant_id, (set(), self._clock.monotonic()))
-            ids.update(entity_ids)
-            self._pending[tenant_id] = (ids, since)
-        self._wake.set()
-
-    def sweep(self, tenant_id: str) -> None:
-        """Queue a pass over every unresolved entity of a tenant (ingests made elsewhere)."""
-        with self._lock:
-            self._sweeps.add(tenant_id)
-        self._wake.set()
-
-    def pending(self) -> Mapping[str, int]:
-        """Tenant id to the number of entities waiting."""
-        with self._lock:
-            return {tenant: len(ids) for tenant, (ids, _) in self._pending.items()}
-
-    def drain(self) -> list[str]:
-        """Resolve everything pending now, in this thread; returns the tenants done."""
-        with self._lock:
-            work = self._pending
-            sweeps = self._sweeps
-            self._pending = {}
-            self._sweeps = set()
-        for tenant_id, (ids, since) in sorted(work.items()):
-            try:
-                self._resolve(tenant_id, sorted(ids), since)
-            except Exception:
-                log.exception("online entity resolution failed", extra={"tenant_id": tenant_id})
-        for tenant_id in sorted(sweeps):
-            try:
-                self._resolve(tenant_id, None, None)
-            except Exception:
-                log.exception("entity resolution sweep failed", extra={"tenant_id": tenant_id})
-        return sorted(work.keys() | sweeps)
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="er-online", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)
-            self._wake.clear()
-            self.drain()

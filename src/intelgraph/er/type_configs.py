@@ -28,8 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from intelgraph.audit import service as audit
-from intelgraph.er import repository as repo
-from intelgraph.er.config import (
+from intelgraph.er.engine.config import (
     ResolutionConfig,
     config_fingerprint,
     default_config,
@@ -37,8 +36,9 @@ from intelgraph.er.config import (
     has_default_config,
     parse_config_text,
 )
-from intelgraph.er.mapping import RESOLVABLE_TYPES
-from intelgraph.er.records import parse_entity_type
+from intelgraph.er.engine.mapping import RESOLVABLE_TYPES
+from intelgraph.er.engine.records import parse_entity_type
+from intelgraph.er.repository import type_configs as config_repo
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import ER_NOT_FOUND, ER_STATE_CONFLICT, VALIDATION, IntelGraphError
 from intelgraph.store.engine import as_utc
@@ -133,14 +133,14 @@ class TypeConfigs:
         """The live config of a tenant's type, or None when the type has none."""
         kind = parse_entity_type(entity_type)
         with self._engine.connect() as conn:
-            version = repo.latest_type_config_version(conn, tenant_id, kind)
+            version = config_repo.latest_type_config_version(conn, tenant_id, kind)
             if version is None:
                 return _packaged(kind) if has_default_config(kind) else None
             with self._lock:
                 cached = self._parsed.get((tenant_id, kind))
             if cached is not None and cached.version == version:
                 return cached
-            row = repo.type_config(conn, tenant_id, kind, version)
+            row = config_repo.type_config(conn, tenant_id, kind, version)
         assert row is not None
         found = _from_row(row, f"{kind} config v{version}")
         with self._lock:
@@ -165,7 +165,7 @@ class TypeConfigs:
         """One stored version of a tenant's type; raises ER_NOT_FOUND."""
         kind = parse_entity_type(entity_type)
         with self._engine.connect() as conn:
-            row = repo.type_config(conn, tenant_id, kind, version)
+            row = config_repo.type_config(conn, tenant_id, kind, version)
         if row is None:
             raise IntelGraphError(
                 ER_NOT_FOUND, f"this tenant has no stored {kind} config version {version}"
@@ -175,7 +175,7 @@ class TypeConfigs:
     def resolvable_types(self, tenant_id: str) -> list[str]:
         """The types resolved for the tenant: the built-in ones and those it configured."""
         with self._engine.connect() as conn:
-            configured = repo.configured_types(conn, tenant_id)
+            configured = config_repo.configured_types(conn, tenant_id)
         return sorted(set(RESOLVABLE_TYPES) | set(configured))
 
     def is_resolvable(self, tenant_id: str, entity_type: str) -> bool:
@@ -183,13 +183,13 @@ class TypeConfigs:
         if has_default_config(entity_type):
             return True
         with self._engine.connect() as conn:
-            return repo.latest_type_config_version(conn, tenant_id, entity_type) is not None
+            return config_repo.latest_type_config_version(conn, tenant_id, entity_type) is not None
 
     def listing(self, tenant_id: str) -> list[TypeConfig]:
         """Every stored version of the tenant (oldest first, by type), then the packaged
         defaults of built-in types the tenant did not override."""
         with self._engine.connect() as conn:
-            rows = repo.type_config_history(conn, tenant_id)
+            rows = config_repo.type_config_history(conn, tenant_id)
         stored = [
             TypeConfig(
                 entity_type=row.entity_type,
@@ -256,7 +256,7 @@ class TypeConfigs:
         version = 1 if previous is None or previous.version is None else previous.version + 1
         try:
             with self._engine.begin() as conn:
-                repo.insert_type_config(
+                config_repo.insert_type_config(
                     conn,
                     tenant_id,
                     {

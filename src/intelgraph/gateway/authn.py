@@ -20,6 +20,7 @@ from intelgraph.kernel.errors import AUTH_MISSING_KEY, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.tenants.keys import hash_key
 from intelgraph.tenants.service import TenantService
+from intelgraph.web.assets import STATIC_PREFIX
 
 JWKS_PATH = "/.well-known/intelgraph/jwks.json"
 PUBLIC_PATHS = frozenset(
@@ -30,9 +31,13 @@ PUBLIC_PATHS = frozenset(
         "/graphiql",
         "/favicon.ico",
         "/docs/api/deprecations.md",
+        "/openapi.json",  # the API's contract and its reference page (api/reference_http.py)
+        "/docs",
         JWKS_PATH,
     }
 )
+# Vendored browser assets (web/assets.py): public files, like the page that loads them.
+PUBLIC_PREFIXES = (f"{STATIC_PREFIX}/",)
 PRINCIPAL = "intelgraph.principal"
 ADMIN_PREFIX = "/v1/admin/"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,7 +94,7 @@ class AuthenticationMiddleware:
         self.principals = principals or PrincipalCache(SystemClock(), ttl_seconds=0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or _is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -118,6 +123,10 @@ class AuthenticationMiddleware:
             principal = self.tenants.authenticate(presented)
             self.principals.put(key_hash, principal)
         return principal
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def _bearer(scope: Scope) -> str:

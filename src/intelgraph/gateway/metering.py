@@ -2,7 +2,8 @@
 
 Pure ASGI, innermost of the gateway: the quota stage sits outside it, so requests it refuses
 are not metered. Bytes are counted as they pass through ``send``, without buffering; the
-request is metered when it ends, whether it succeeded, failed or raised.
+request is metered when it ends, whether it succeeded, failed or raised, unless its handler
+marked it unbilled (``metering.billable``: an answer that only asks the client to resend).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.metering.billable import is_billed
 from intelgraph.metering.meters import UsageMeters
 
 
@@ -35,4 +37,5 @@ class MeteringMiddleware:
         try:
             await self.app(scope, receive, send_counting)
         finally:
-            self.meters.record_request(tenant_id, sent)
+            if is_billed(scope):
+                self.meters.record_request(tenant_id, sent)

@@ -2,7 +2,9 @@
 
 Absent (or blank) → the tenant's default, unless the operator forced 1.0 for everyone;
 ``1``/``1.0`` → 1.0; ``1.1`` → 1.1; anything else, or the header sent twice → 400
-UNSUPPORTED_API_VERSION. Every response says which version served it.
+UNSUPPORTED_API_VERSION. Every response served says which version served it. The stage runs
+inside the quota stage (ADR 017): its 400s are charged and carry the RateLimit headers, and
+a 429 answered before it names no version.
 """
 
 from __future__ import annotations

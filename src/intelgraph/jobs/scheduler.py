@@ -1,7 +1,9 @@
-"""The in-process scheduler of `serve`: periodic and daily jobs on one background thread.
+"""The in-process scheduler of `serve`: periodic and daily jobs, each on its own thread.
 
-Jobs that must run on one replica only take a PostgreSQL advisory lock themselves
-(`store.locks.try_job_lock`); the scheduler just calls them on time.
+Each job has a thread of its own, so a slow one (the ER nightly evaluation) never delays
+another. Daily jobs catch up on every day they missed (jobs/catch_up.py); periodic jobs run
+every so many seconds (jobs/periodic.py). Any job can be paused by itself (jobs/service.py);
+the pause is in the database, so every replica honours it.
 """
 
 from __future__ import annotations
@@ -10,74 +12,125 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, time
+from typing import Protocol
 
+from sqlalchemy import Engine
+
+from intelgraph.jobs.catch_up import DailyRunner
+from intelgraph.jobs.periodic import PeriodicRunner
 from intelgraph.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Job:
+class JobRunner(Protocol):
     name: str
-    run: Callable[[], object]
-    next_due: datetime
-    interval: timedelta | None = None  # periodic
-    daily_at: time | None = None  # daily, UTC
+
+    @property
+    def schedule(self) -> str: ...
+
+    def run_if_due(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A scheduled job as `intelgraph jobs list` shows it."""
+
+    name: str
+    schedule: str
 
 
 class Scheduler:
-    def __init__(self, clock: Clock, tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        tick_seconds: float = 1.0,
+        retry_seconds: float = 60.0,
+    ) -> None:
+        self._engine = engine
         self._clock = clock
         self._tick = tick_seconds
-        self._jobs: list[_Job] = []
+        self._retry_seconds = retry_seconds
+        self._runners: dict[str, JobRunner] = {}
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def every(self, name: str, seconds: float, run: Callable[[], object]) -> None:
         """Run ``run`` every ``seconds`` (first run one interval after start)."""
-        interval = timedelta(seconds=seconds)
-        self._jobs.append(_Job(name, run, self._clock.now() + interval, interval=interval))
+        self._add(PeriodicRunner(name, seconds, run, self._engine, self._clock))
 
-    def daily(self, name: str, at: time, run: Callable[[], object]) -> None:
-        """Run ``run`` once a day at ``at`` (UTC)."""
-        self._jobs.append(_Job(name, run, _next_daily(self._clock.now(), at), daily_at=at))
+    def daily(
+        self,
+        name: str,
+        at: time,
+        run: Callable[[date], object],
+        *,
+        catches_up: bool = True,
+        after: str | None = None,
+    ) -> None:
+        """Run ``run(day)`` for each UTC day, at ``at`` UTC on the day after, catching up
+        on missed days (only the latest with ``catches_up=False``); with ``after``, a day
+        runs once that job has done it."""
+        if after is not None and after not in self._runners:
+            raise ValueError(f"schedule {after} before {name}, which runs after it")
+        self._add(
+            DailyRunner(
+                name,
+                at,
+                run,
+                self._engine,
+                self._clock,
+                catches_up=catches_up,
+                after=after,
+                retry_seconds=self._retry_seconds,
+            )
+        )
+
+    def jobs(self) -> list[JobSpec]:
+        """Every scheduled job, in the order scheduled."""
+        return [JobSpec(runner.name, runner.schedule) for runner in self._runners.values()]
 
     def run_due(self) -> list[str]:
-        """Run every job that is due now; returns their names (tests call this directly)."""
-        now = self._clock.now()
-        ran = []
-        for job in self._jobs:
-            if job.next_due > now:
-                continue
-            try:
-                job.run()
-            except Exception:
-                log.exception("scheduled job failed", extra={"job": job.name})
-            job.next_due = (
-                now + job.interval
-                if job.interval is not None
-                else _next_daily(now, job.daily_at or time(0, 0))
-            )
-            ran.append(job.name)
-        return ran
+        """Run every job that is due now, one after another in this thread; returns the
+        names of those that ran (tests call this directly)."""
+        return [runner.name for runner in self._runners.values() if self._tick_of(runner)]
 
     def start(self) -> None:
-        if self._thread is None and self._jobs:
-            self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-            self._thread.start()
+        """Start one thread per job; each checks its job at once, then every tick."""
+        if self._threads:
+            return
+        self._stopping.clear()
+        for runner in self._runners.values():
+            thread = threading.Thread(
+                target=self._loop, args=(runner,), name=f"job:{runner.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
+        """Start no further runs and wait (up to 30 s each) for the runs in flight."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._tick):
-            self.run_due()
+    def _add(self, runner: JobRunner) -> None:
+        if runner.name in self._runners:
+            raise ValueError(f"a job named {runner.name} is already scheduled")
+        self._runners[runner.name] = runner
 
+    def _loop(self, runner: JobRunner) -> None:
+        while not self._stopping.is_set():
+            self._tick_of(runner)
+            self._stopping.wait(self._tick)
 
-def _next_daily(now: datetime, at: time) -> datetime:
-    candidate = datetime.combine(now.date(), at, tzinfo=now.tzinfo)
-    return candidate if candidate > now else candidate + timedelta(days=1)
+    @staticmethod
+    def _tick_of(runner: JobRunner) -> bool:
+        try:
+            return runner.run_if_due()
+        except Exception:  # the database was away: the next tick tries again
+            log.exception("scheduler tick failed", extra={"job": runner.name})
+            return False

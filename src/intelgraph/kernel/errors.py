@@ -104,11 +104,16 @@ ENTITY_NOT_FOUND = ErrorCode("ENTITY_NOT_FOUND", Category.NOT_FOUND)
 TENANT_NOT_FOUND = ErrorCode("TENANT_NOT_FOUND", Category.NOT_FOUND)
 KEY_NOT_FOUND = ErrorCode("KEY_NOT_FOUND", Category.NOT_FOUND)
 TENANT_EXISTS = ErrorCode("TENANT_EXISTS", Category.CONFLICT)
+# `intelgraph serve` found its host:port held by another socket (cli/serve.py).
+PORT_IN_USE = ErrorCode("PORT_IN_USE", Category.CONFLICT)
 IDEMPOTENCY_KEY_REUSED = ErrorCode("IDEMPOTENCY_KEY_REUSED", Category.CONFLICT, 422)
 METHOD_NOT_ALLOWED = ErrorCode("METHOD_NOT_ALLOWED", Category.VALIDATION, 405)
 ROUTE_NOT_FOUND = ErrorCode("ROUTE_NOT_FOUND", Category.NOT_FOUND)
 UNSUPPORTED_API_VERSION = ErrorCode("UNSUPPORTED_API_VERSION", Category.VALIDATION)
 PERSISTED_QUERY_NOT_FOUND = ErrorCode("PERSISTED_QUERY_NOT_FOUND", Category.NOT_FOUND)
+# A hash-only APQ request to a tenant with APQ off: Apollo's code, on which clients stop
+# sending hashes (Apollo Server answers it with 400 too).
+PERSISTED_QUERY_NOT_SUPPORTED = ErrorCode("PERSISTED_QUERY_NOT_SUPPORTED", Category.VALIDATION)
 PERSISTED_QUERY_HASH_MISMATCH = ErrorCode("PERSISTED_QUERY_HASH_MISMATCH", Category.VALIDATION)
 # A tenant's persisted operations are at their cap: retrying cannot help, so not RATE_LIMIT.
 PERSISTED_QUERY_LIMIT = ErrorCode("PERSISTED_QUERY_LIMIT", Category.CONFLICT)
@@ -134,6 +139,8 @@ ER_FEATURE_DISABLED = ErrorCode("ER_FEATURE_DISABLED", Category.CONFLICT)
 BILLING_ADAPTER_UNKNOWN = ErrorCode("BILLING_ADAPTER_UNKNOWN", Category.VALIDATION)
 BILLING_DELIVERY_NOT_FOUND = ErrorCode("BILLING_DELIVERY_NOT_FOUND", Category.NOT_FOUND)
 BILLING_EXPORTS_UNAVAILABLE = ErrorCode("BILLING_EXPORTS_UNAVAILABLE", Category.CONFLICT)
+# Scheduled jobs (jobs/service.py): pause/resume names a job the scheduler does not run.
+JOB_NOT_FOUND = ErrorCode("JOB_NOT_FOUND", Category.NOT_FOUND)
 
 
 @dataclass

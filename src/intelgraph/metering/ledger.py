@@ -109,6 +109,11 @@ class LedgerFlusher:
         self._flush_lock = threading.Lock()
         self._last_warning = float("-inf")
 
+    @property
+    def interval_seconds(self) -> float:
+        """The longest the background thread waits between two flushes."""
+        return self._interval
+
     def flush(self) -> int:
         """Write the buffered amounts in one transaction; returns the rows written.
 

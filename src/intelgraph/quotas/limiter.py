@@ -237,7 +237,7 @@ def create_quota_engine(
     Nothing connects here: a Redis that is down shows up as fail-open admissions.
     """
     if not redis_url:
-        return QuotaEngine(MemoryWindows(), MemoryEgressTally(), clock, metrics)
+        return QuotaEngine(MemoryWindows(clock), MemoryEgressTally(), clock, metrics)
     windows = RedisWindows(redis_url, key_prefix, timeout_seconds)
     client = redis.Redis.from_url(
         redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds

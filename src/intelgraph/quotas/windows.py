@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-import time
 from collections import deque
 from typing import Any, NamedTuple, Protocol
 
@@ -29,6 +28,7 @@ import redis
 import redis.asyncio
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from intelgraph.kernel.clock import Clock
 from intelgraph.quotas.decisions import WINDOW_SECONDS
 from intelgraph.tenants.plans import LimitName
 
@@ -139,18 +139,20 @@ class _Log:
 
 
 class MemoryWindows:
-    """Windows of one process (the default single-process deployment)."""
+    """Windows of one process (the default single-process deployment), on ``clock``'s
+    monotonic seconds: a charge's stamp, which a refund names, is that reading."""
 
     name = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._monotonic = clock.monotonic
         self._logs: dict[tuple[str, LimitName], _Log] = {}
         self._lock = threading.Lock()
-        self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+        self._next_sweep = self._monotonic() + SWEEP_EVERY_SECONDS
 
     def acquire(self, limit: LimitName, tenant_id: str, quota: int, cost: int) -> WindowState:
         key = (tenant_id, limit)
-        now = time.monotonic()
+        now = self._monotonic()
         with self._lock:
             log = self._logs.get(key)
             if log is None:

@@ -262,12 +262,13 @@ signing_keys = Table(
     "signing_keys",
     metadata,
     Column("kid", String(64), primary_key=True),  # RFC 7638 JWK thumbprint
-    Column("state", String(16), nullable=False),  # active, verify-only, retired
+    Column("state", String(16), nullable=False),  # active, rotated, retired
     Column("public_key", LargeBinary, nullable=False),
-    Column("private_key_sealed", LargeBinary, nullable=True),  # AES-GCM; dropped on retire
+    Column("private_key_sealed", LargeBinary, nullable=True),  # AES-GCM; only while active
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("verify_until", DateTime(timezone=True), nullable=True),
-    Column("retired_at", DateTime(timezone=True), nullable=True),
+    Column("rotated_at", DateTime(timezone=True), nullable=True),  # stopped signing
+    Column("retired_at", DateTime(timezone=True), nullable=True),  # stopped verifying
+    Column("retire_reason", String(200), nullable=True),
 )
 Index("ix_signing_keys_state", signing_keys.c.state)
 
@@ -666,4 +667,35 @@ er_type_configs = Table(
     Column("reason", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "entity_type", "version"),
+)
+
+# --- scheduled jobs (jobs/repository.py; migration 0015; platform records) ----------------
+# One row per job: the first day a daily job covers (its catch-up never goes further back)
+# and whether an operator paused it. Every replica reads it before a run, so a pause holds
+# everywhere. No row = not paused (and, for a daily job, not run yet).
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("first_day", Date, nullable=True),
+    Column("is_paused", Boolean, nullable=False, server_default="0"),
+    Column("paused_by", String(200), nullable=True),
+    Column("pause_reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The latest attempt of a daily job at one day it covers (jobs/catch_up.py): running,
+# succeeded or failed (with the error). A day without a succeeded row is run again.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("error", Text, nullable=True),
+    PrimaryKeyConstraint("job", "day"),
+    CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="ck_job_runs_status"),
 )

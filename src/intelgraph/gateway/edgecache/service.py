@@ -213,6 +213,53 @@ class EdgeCache:
         )
         return removed
 
+    def purge_all(self, principal: Principal, tenant_ids: Iterable[str], reason: str) -> int:
+        """An operator's purge of every tenant's entries (the backout plan's "invalidate
+        caches"), audited; returns the entries removed.
+
+        Each tenant's cache epoch moves on first: every replica, and the in-memory cache of
+        every `serve` process, stops serving what it held within INTELGRAPH_CACHE_EPOCH_SECONDS
+        (this process at once), whichever process ran the purge. Then the entries of every
+        operation ever safelisted are removed where this process's backend reaches them;
+        after the backend's first error the rest is left to expire (the epochs already
+        cover it). Raises POLICY_DENIED for anyone but the operator, CACHE_PURGE_FAILED when
+        some tenant's epoch and its entries could not be reached (that epoch is retried)."""
+        self.policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache", None)
+        operations = [row["operationId"] for row in self.safelist.list_entries()]
+        tenants = list(tenant_ids)
+        removed = 0
+        unreached: list[str] = []
+        is_backend_up = True
+        for tenant_id in tenants:
+            self.metrics.cache_purges.labels(tenant_id, "admin").inc()
+            is_epoch_moved = self._bump_epoch(tenant_id)
+            for operation_id in operations:
+                if is_backend_up:
+                    try:
+                        removed_now = self.backend.purge_operation(tenant_id, operation_id, None)
+                    except BACKEND_ERRORS as exc:
+                        self._backend_failed("purge", exc)
+                        is_backend_up = False
+                    else:
+                        removed += removed_now
+                        self.metrics.cache_purged_entries.labels(tenant_id).inc(removed_now)
+                self.hooks.notify(Purge(tenant_id, "admin", operation_id=operation_id).as_dict())
+            if not is_epoch_moved and not is_backend_up:
+                unreached.append(tenant_id)
+        audit.record_now(
+            self.engine,
+            tenant_id=None,
+            actor=principal.actor,
+            action="edge_cache.purge_all",
+            target="edge_cache:all",
+            at=self.clock.now(),
+            reason=reason or None,
+            new_value={"tenants": len(tenants), "removed": removed, "unreached": unreached},
+        )
+        if unreached:
+            raise self._purge_failed(Purge(unreached[0], "admin"))
+        return removed
+
     def _purge(self, purge: Purge) -> int:
         """Raises CACHE_PURGE_FAILED when neither the backend nor the epoch could be moved."""
         self.metrics.cache_purges.labels(purge.tenant_id, purge.trigger).inc()
