@@ -28,6 +28,7 @@ services:
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/lint-imports --config .importlinter
 	$(VENV)/bin/mypy --strict $(wildcard src/intelgraph/kernel src/intelgraph/store src/intelgraph/crypto src/intelgraph/billing)
 
 test: install services lint js-deps

@@ -245,3 +245,20 @@ def test_db_upgrade_brings_a_new_database_to_the_newest_revision(terminal: Termi
     assert again.exit_code == 0, again.output
     assert "database at revision" in first.output
     assert (Path(terminal.settings.database_url.removeprefix("sqlite:///"))).exists()
+
+
+def test_api_keys_and_signing_keys_have_their_own_groups_and_the_old_one_still_works(
+    terminal: Terminal,
+) -> None:
+    terminal.create_tenant("keysco")
+    issued = terminal.run("api-keys", "create", "keysco", "--name", "etl", "--json")
+    assert issued.exit_code == 0, issued.output
+    key_id = orjson.loads(issued.stdout)["key"]["id"]
+    listed = terminal.run("signing-keys", "list")
+    assert listed.exit_code == 0 and "active" in listed.output
+    old = terminal.run("keys", "revoke", "keysco", key_id)
+    assert old.exit_code == 0, old.output
+    assert "deprecated" in old.stderr and "api-keys" in old.stderr
+    commands = terminal.run("--help").output
+    assert "api-keys" in commands and "signing-keys" in commands
+    assert " keys " not in commands.replace("-keys ", "")

@@ -191,7 +191,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if settings.signing_key_grace_days is not None:
         log.warning(
             "INTELGRAPH_SIGNING_KEY_GRACE_DAYS is deprecated and ignored: a rotated signing "
-            "key verifies until `intelgraph keys retire KID --reason ...`"
+            "key verifies until `intelgraph signing-keys retire KID --reason ...`"
         )
     keyring.ensure_active()
     exports = UsageExporter(engine, clock, keyring, settings.usage_export_dir)

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     signing_key_grace_days: int | None = Field(
         None,
         description="Deprecated and ignored: a rotated signing key verifies until it is "
-        "retired (`intelgraph keys retire KID --reason compromised`); still accepted so old "
-        "configurations start",
+        "retired (`intelgraph signing-keys retire KID --reason compromised`); still accepted "
+        "so old configurations start",
     )
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, description="Port `serve` listens on")

@@ -31,7 +31,8 @@ from intelgraph.billing.verify import JwksKeys, ProblemKind, verify_export
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.clock import ManualClock
-from intelgraph.settings import Settings
+
+from .export_support import export_settings
 
 DAY = date(2026, 3, 9)
 DAY_START = datetime(2026, 3, 9, tzinfo=UTC)
@@ -80,21 +81,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LifecycleApp
         if request.param == "sqlite"
         else request.getfixturevalue("fresh_postgres_url")
     )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp_path / "data",
-        operator_key=OPERATOR_KEY,
-        run_background_jobs=False,
-        export_dir=tmp_path / "exports",
-    )
-    env = {
-        "INTELGRAPH_DATABASE_URL": url,
-        "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
-        "INTELGRAPH_OPERATOR_KEY": OPERATOR_KEY,
-        "INTELGRAPH_RUN_BACKGROUND_JOBS": "false",
-        "INTELGRAPH_EXPORT_DIR": str(tmp_path / "exports"),
-        "COLUMNS": "300",
-    }
+    settings, env = export_settings(url, tmp_path, OPERATOR_KEY)
     clock = ManualClock(DAY_START + timedelta(hours=8))
     services = build_services(settings, clock=clock)
     with TestClient(create_app(services=services)) as client:

@@ -38,6 +38,8 @@ from intelgraph.metering.meters import UsageRow
 from intelgraph.settings import Settings
 from intelgraph.tenants.model import Tenant
 
+from .export_support import export_settings
+
 DAY = date(2026, 3, 9)
 DAY_START = datetime(2026, 3, 9, tzinfo=UTC)
 NEXT_DAY = DAY_START + timedelta(days=1)
@@ -87,21 +89,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExportsApp]:
         if request.param == "sqlite"
         else request.getfixturevalue("fresh_postgres_url")
     )
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp_path / "data",
-        operator_key=OPERATOR_KEY,
-        run_background_jobs=False,
-        export_dir=tmp_path / "exports",
-    )
-    env = {
-        "INTELGRAPH_DATABASE_URL": url,
-        "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
-        "INTELGRAPH_OPERATOR_KEY": OPERATOR_KEY,
-        "INTELGRAPH_RUN_BACKGROUND_JOBS": "false",
-        "INTELGRAPH_EXPORT_DIR": str(tmp_path / "exports"),
-        "COLUMNS": "300",
-    }
+    settings, env = export_settings(url, tmp_path, OPERATOR_KEY)
     clock = ManualClock(DAY_START + timedelta(hours=8))
     services = build_services(settings, clock=clock)
     with TestClient(create_app(services=services)) as client:

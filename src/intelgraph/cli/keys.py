@@ -1,4 +1,6 @@
-"""`intelgraph keys create|revoke`: tenant API keys."""
+"""`intelgraph api-keys create|revoke` (tenant API keys) and `intelgraph signing-keys
+rotate|list|retire` (the key ring). `intelgraph keys …` is the old mixed group, kept hidden
+for one release."""
 
 from __future__ import annotations
 
@@ -8,17 +10,37 @@ import typer
 from intelgraph.cli import signing
 from intelgraph.cli.context import admin_services, console, friendly_errors, local_actor
 
-app = typer.Typer(
-    help="Tenant API keys (create, revoke; list them with `tenant show`) and the signing key "
-    "ring (rotate, list, retire).",
+api_keys_app = typer.Typer(
+    help="Tenant API keys: create, revoke (list them with `tenant show`).",
     no_args_is_help=True,
 )
+signing_keys_app = typer.Typer(
+    help="The signing key ring: rotate, list, retire.", no_args_is_help=True
+)
+signing_keys_app.command("rotate")(signing.rotate)
+signing_keys_app.command("list")(signing.list_keys)
+signing_keys_app.command("retire")(signing.retire)
+
+# The old group: both kinds of key under one name (`keys list` listed signing keys).
+app = typer.Typer(help="Deprecated: use `api-keys` and `signing-keys`.", no_args_is_help=True)
+
+
+@app.callback()
+def deprecated_keys_group() -> None:
+    """Deprecated: `intelgraph api-keys …` and `intelgraph signing-keys …` replace it."""
+    typer.echo(
+        "note: `intelgraph keys` is deprecated and goes in the next release: use "
+        "`intelgraph api-keys create|revoke` or `intelgraph signing-keys rotate|list|retire`",
+        err=True,
+    )
+
+
 app.command("rotate")(signing.rotate)
 app.command("list")(signing.list_keys)
 app.command("retire")(signing.retire)
 
 
-@app.command("create")
+@api_keys_app.command("create")
 @friendly_errors
 def create(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
@@ -37,7 +59,7 @@ def create(
     console.print("store it now: it cannot be shown again")
 
 
-@app.command("revoke")
+@api_keys_app.command("revoke")
 @friendly_errors
 def revoke(
     tenant: str = typer.Argument(..., help="Tenant slug or id"),
@@ -46,3 +68,7 @@ def revoke(
     """Revoke an API key at once."""
     admin_services().tenants.revoke_key(tenant, key_id, actor=local_actor())
     console.print(f"revoked {key_id}")
+
+
+app.command("create")(create)
+app.command("revoke")(revoke)

@@ -18,7 +18,9 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("ingest")(graph.ingest)
 app.add_typer(tenant.app, name="tenant")
-app.add_typer(keys.app, name="keys")
+app.add_typer(keys.api_keys_app, name="api-keys")
+app.add_typer(keys.signing_keys_app, name="signing-keys")
+app.add_typer(keys.app, name="keys", hidden=True)  # old name, one release
 app.add_typer(audit.app, name="audit")
 app.add_typer(usage.app, name="usage")
 app.add_typer(platform.app, name="platform")

@@ -1,4 +1,4 @@
-"""`intelgraph keys rotate|list|retire`: the signing key ring."""
+"""`intelgraph signing-keys rotate|list|retire`: the signing key ring."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def list_keys() -> None:
 
 @friendly_errors
 def retire(
-    kid: str = typer.Argument(..., help="Key id (see `intelgraph keys list`)"),
+    kid: str = typer.Argument(..., help="Key id (see `intelgraph signing-keys list`)"),
     reason: str = typer.Option(
         ..., "--reason", help="Why, e.g. compromised (required; kept in the audit log)"
     ),
