@@ -421,11 +421,11 @@ def in_process_bench(args: argparse.Namespace, url: str, workdir: Path) -> dict[
     from intelgraph.api.context import RequestContext
     from intelgraph.api.executor import GraphQLExecutor
     from intelgraph.api.graphql_http import GraphQLEndpoint
-    from intelgraph.api.graphql_request import from_json_body
     from intelgraph.api.limits import QueryLimits
-    from intelgraph.api.persisted import document_sha256
     from intelgraph.api.schemas import build_schemas
     from intelgraph.graph.ingest import parse_ndjson
+    from intelgraph.http.graphql_request import from_json_body
+    from intelgraph.persisted.registry import document_sha256
 
     services = in_process(url, workdir / "data-in-process")
     settings = services.settings

@@ -69,11 +69,11 @@ def bench_app() -> Any:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from intelgraph.api.responses import JSONResponse
     from intelgraph.app import build_services, create_app
     from intelgraph.gateway.authn import AuthenticationMiddleware
     from intelgraph.gateway.metering import MeteringMiddleware
     from intelgraph.gateway.quotas import QuotaMiddleware
+    from intelgraph.http.responses import JSONResponse
     from intelgraph.metering.ledger import LedgerFlusher
     from intelgraph.metering.meters import UsageMeters
     from intelgraph.quotas.egress import MemoryEgressTally, RedisEgressTally

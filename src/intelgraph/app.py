@@ -28,7 +28,6 @@ from intelgraph.api.er_http import EntityResolutionApi
 from intelgraph.api.evolution_http import EvolutionApi
 from intelgraph.api.executor import GraphQLExecutor
 from intelgraph.api.graphql_http import (
-    GRAPHQL_RESPONSE,
     GraphQLEndpoint,
     deprecations_page,
     graphiql,
@@ -38,9 +37,7 @@ from intelgraph.api.health_http import HealthApi
 from intelgraph.api.ingest_http import IngestEndpoint, charge_ingest
 from intelgraph.api.limits import QueryLimits
 from intelgraph.api.off_loop import OffLoopRunner
-from intelgraph.api.persisted import PersistedQueryCaps, PersistedQueryRegistry
 from intelgraph.api.reference_http import DOCS_PATH, OPENAPI_PATH, ApiReference
-from intelgraph.api.responses import JSONResponse, error_response
 from intelgraph.api.schemas import build_schemas
 from intelgraph.api.tenant_concurrency import TenantConcurrency
 from intelgraph.billing.adapters import AdapterConfig, build_adapters
@@ -51,12 +48,12 @@ from intelgraph.billing.reconcile import Reconciler
 from intelgraph.billing.toggles import BillingToggles
 from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring
+from intelgraph.edgecache.factory import create_edge_cache
+from intelgraph.edgecache.service import EdgeCache
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware, PrincipalCache
 from intelgraph.gateway.cache_headers import CacheHeadersMiddleware
-from intelgraph.gateway.edgecache.factory import create_edge_cache
-from intelgraph.gateway.edgecache.middleware import EdgeCacheMiddleware
-from intelgraph.gateway.edgecache.service import EdgeCache
+from intelgraph.gateway.edge_cache import EdgeCacheMiddleware
 from intelgraph.gateway.metering import MeteringMiddleware
 from intelgraph.gateway.quotas import QuotaMiddleware
 from intelgraph.gateway.request_limits import RequestLimitsMiddleware
@@ -65,6 +62,8 @@ from intelgraph.gateway.storable_url import StorableUrlMiddleware
 from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.pagerank_worker import PagerankProcessRunner
 from intelgraph.graph.service import GraphService
+from intelgraph.http.graphql_request import GRAPHQL_RESPONSE
+from intelgraph.http.responses import JSONResponse, error_response
 from intelgraph.jobs.debounce import TenantDebouncer
 from intelgraph.jobs.scheduler import Scheduler
 from intelgraph.jobs.service import JobsService
@@ -82,6 +81,7 @@ from intelgraph.metering.meters import UsageMeters
 from intelgraph.metering.service import MeteringService
 from intelgraph.obs.gc_pauses import GcPauseMeter, freeze_startup_heap
 from intelgraph.obs.metrics import Metrics
+from intelgraph.persisted.registry import PersistedQueryCaps, PersistedQueryRegistry
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.quotas import CachedLimits, QuotaEngine, create_quota_engine
 from intelgraph.settings import Settings

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
         "same day again (the days after it wait too; `intelgraph jobs list` shows the error)",
     )
     demo_tenant_slug: str = Field("demo", description="Slug of the tenant `--demo` seeds")
-    # gateway edge cache (gateway/edgecache/)
+    # gateway edge cache (edgecache/)
     cache_enabled: bool = Field(
         True, description="Serve safelisted persisted reads from the edge cache"
     )

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from conftest import NDJSON, Harness, TenantHandle, person
-from intelgraph.api.http_body import INFLATE_STEP, GzipInflater, read_limited
 from intelgraph.app import build_services, create_app
+from intelgraph.http.body import INFLATE_STEP, GzipInflater, read_limited
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.settings import Settings
 

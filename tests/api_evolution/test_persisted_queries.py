@@ -20,7 +20,7 @@ from conftest import Harness, TenantHandle, person
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 MANIFEST = orjson.loads(
-    resources.files("intelgraph.api").joinpath("persisted/manifest.json").read_text()
+    resources.files("intelgraph.persisted").joinpath("manifest.json").read_text()
 )
 GET_ENTITY = next(op for op in MANIFEST["operations"] if op["id"] == "getEntityById:v1")
 GET_ENTITY_TEXT: str = GET_ENTITY["document"]

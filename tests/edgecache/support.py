@@ -12,14 +12,16 @@ from typing import Any
 import orjson
 
 from conftest import Harness
-from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.gateway.versioning import API_VERSION
+from intelgraph.http.scope import (
+    API_VERSION,
+    PRINCIPAL,
+)
 from intelgraph.kernel.tenancy import Principal
 
 MANIFEST = {
     op["id"]: op["document"]
     for op in orjson.loads(
-        resources.files("intelgraph.api").joinpath("persisted/manifest.json").read_text()
+        resources.files("intelgraph.persisted").joinpath("manifest.json").read_text()
     )["operations"]
 }
 GET_ENTITY = "getEntityById:v1"

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from intelgraph.gateway.edgecache.backend import CacheBackend
-from intelgraph.gateway.edgecache.entries import CacheEntry, strong_etag
-from intelgraph.gateway.edgecache.keys import CacheKey
-from intelgraph.gateway.edgecache.memory import MemoryCacheBackend
-from intelgraph.gateway.edgecache.redis_backend import RedisCacheBackend
+from intelgraph.edgecache.backend import CacheBackend
+from intelgraph.edgecache.entries import CacheEntry, strong_etag
+from intelgraph.edgecache.keys import CacheKey
+from intelgraph.edgecache.memory import MemoryCacheBackend
+from intelgraph.edgecache.redis_backend import RedisCacheBackend
 from intelgraph.kernel.clock import ManualClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 from conftest import NDJSON, Harness, person
 from edgecache.support import GET_ENTITY, cached_read, truth
 from intelgraph.app import build_services, create_app
-from intelgraph.gateway.edgecache.entries import PRE_EPOCH, CacheEntry, strong_etag
-from intelgraph.gateway.edgecache.epochs import TenantEpochs
+from intelgraph.edgecache.entries import PRE_EPOCH, CacheEntry, strong_etag
+from intelgraph.edgecache.epochs import TenantEpochs
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.settings import Settings
 from intelgraph.store import migrate

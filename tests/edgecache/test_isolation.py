@@ -9,8 +9,8 @@ import pytest
 
 from conftest import Harness, TenantHandle, person
 from edgecache.support import GET_ENTITY, V1_1, cached_read
-from intelgraph.gateway.edgecache.entries import CacheEntry, strong_etag
-from intelgraph.gateway.edgecache.keys import CacheKey
+from intelgraph.edgecache.entries import CacheEntry, strong_etag
+from intelgraph.edgecache.keys import CacheKey
 from intelgraph.kernel.tenancy import Principal
 
 
@@ -89,7 +89,7 @@ def test_an_entry_of_another_tenant_under_this_tenants_key_is_refused_and_counte
     cache.backend.put_raw(key, entry, keep=60)  # type: ignore[attr-defined]
     leaks = cache.metrics.cache_leak_suspected
     before = leaks._value.get()
-    with caplog.at_level(logging.ERROR, logger="intelgraph.gateway.edgecache.service"):
+    with caplog.at_level(logging.ERROR, logger="intelgraph.edgecache.service"):
         response = cached_read(harness, victim.admin_key, GET_ENTITY, {"id": ada})
     assert response.status_code == 200
     assert b"Intruder" not in response.content

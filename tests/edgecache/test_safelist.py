@@ -13,7 +13,7 @@ from conftest import Harness, person
 from edgecache.support import GET_ENTITY, auth, cached_read
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
-from intelgraph.gateway.edgecache.safelist import cacheability, shipped_safelist
+from intelgraph.persisted.safelist import cacheability, shipped_safelist
 from intelgraph.kernel.errors import IntelGraphError
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import event
 
 from conftest import Harness, person
 from edgecache.support import GET_ENTITY, Answer, StubEndpoint, auth, call, scope_for
-from intelgraph.gateway.edgecache.middleware import EdgeCacheMiddleware
-from intelgraph.gateway.edgecache.singleflight import SingleFlight
+from intelgraph.edgecache.singleflight import SingleFlight
+from intelgraph.gateway.edge_cache import EdgeCacheMiddleware
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.tenancy import Principal
 

@@ -23,10 +23,11 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from intelgraph.api.responses import JSONResponse, error_response
-from intelgraph.gateway.authn import PRINCIPAL, PUBLIC_PATHS
+from intelgraph.gateway.authn import PUBLIC_PATHS
 from intelgraph.gateway.metering import MeteringMiddleware
 from intelgraph.gateway.quotas import QuotaMiddleware
+from intelgraph.http.responses import JSONResponse, error_response
+from intelgraph.http.scope import PRINCIPAL
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal

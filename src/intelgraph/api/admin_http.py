@@ -9,8 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from intelgraph.api.http_body import read_json_object
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models.admin import (
     ChangePlan,
     CreateKey,
@@ -21,7 +19,11 @@ from intelgraph.api.rest_models.admin import (
 from intelgraph.api.rest_models.body import parse_body
 from intelgraph.api.rest_models.fields import parse_rfc3339, whole_number
 from intelgraph.audit import service as audit
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.body import read_json_object
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import MeteringService
@@ -73,7 +75,9 @@ class AdminApi:
 
     async def usage(self, request: Request) -> Response:
         """Metered totals over [from, to) (RFC 3339; default: today so far)."""
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         self._allow(request, Action.ADMIN_WRITE, "usage", tenant.id)
         now = datetime.now(UTC)
         raw_from = request.query_params.get("from")
@@ -95,13 +99,17 @@ class AdminApi:
         )
 
     async def show_limits(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         self._allow(request, Action.ADMIN_WRITE, "limits", tenant.id)
         return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
 
     async def set_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         body = parse_body(SetOverride, await json_object(request))
         override_id = self.entitlements.set_override(
             tenant.id,
@@ -116,7 +124,9 @@ class AdminApi:
 
     async def remove_override(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         self.entitlements.remove_override(
             tenant.id,
             request.path_params["limit"],
@@ -127,7 +137,9 @@ class AdminApi:
 
     async def change_plan(self, request: Request) -> Response:
         principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         body = parse_body(ChangePlan, await json_object(request))
         self.entitlements.change_plan(
             tenant.id, body.plan, actor=principal.actor, reason=body.reason
@@ -158,7 +170,9 @@ class AdminApi:
         return JSONResponse({"tenants": [t.as_dict() for t in self.tenants.list_tenants()]})
 
     async def show_tenant(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         self._allow(request, Action.ADMIN_WRITE, "tenant", tenant.id)
         return JSONResponse({"tenant": tenant.as_dict()})
 
@@ -177,7 +191,9 @@ class AdminApi:
         return JSONResponse({"tenant": tenant.as_dict()})
 
     async def create_key(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         body = parse_body(CreateKey, await json_object(request))
         issued = self.tenants.create_key(
@@ -188,18 +204,22 @@ class AdminApi:
         )
 
     async def list_keys(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         return JSONResponse({"keys": [k.as_dict() for k in self.tenants.list_keys(tenant.id)]})
 
     async def revoke_key(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
         principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
         self.tenants.revoke_key(tenant.id, request.path_params["key_id"], actor=principal.actor)
         return Response(status_code=204)
 
     async def audit_log(self, request: Request) -> Response:
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         wanted = request.query_params.get("tenant")
         if principal.is_operator:
             self._allow(request, Action.TENANT_ADMIN, "audit", None)
@@ -214,7 +234,7 @@ class AdminApi:
     def _allow(
         self, request: Request, action: Action, kind: str, tenant_id: str | None
     ) -> Principal:
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         self.policy.authorize(principal, action, kind, tenant_id)
         return principal
 

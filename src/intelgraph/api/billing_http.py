@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from intelgraph.api.responses import JSONResponse
 from intelgraph.billing.exports import MANIFEST_NAME, UsageExporter
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 
@@ -42,4 +44,6 @@ class BillingApi:
 
     def _allow(self, request: Request) -> None:
         # Exports hold every tenant's usage: platform administration, the operator only.
-        self.policy.authorize(request.scope[PRINCIPAL], Action.TENANT_ADMIN, "usage_export", None)
+        self.policy.authorize(
+            require_principal(request.scope), Action.TENANT_ADMIN, "usage_export", None
+        )

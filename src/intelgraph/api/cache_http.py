@@ -10,12 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import json_object, require_string
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models.body import parse_body
 from intelgraph.api.rest_models.cache import SafelistEntryBody, SafelistRemoval
-from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.gateway.edgecache.keys import variables_hash
-from intelgraph.gateway.edgecache.service import EdgeCache
+from intelgraph.edgecache.keys import variables_hash
+from intelgraph.edgecache.service import EdgeCache
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.policy.actions import Action
@@ -68,7 +70,7 @@ class EdgeCacheApi:
         """Body ``{"opId": "getEntityById:v1", "varsHash": "<sha256>"|"*"}`` or ``"variables":
         {…}`` instead of the hash; the operator also names ``"tenant"`` (slug or id). The
         operator's ``{"all": true, "reason": "…"}`` purges every tenant's entries."""
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         body = await json_object(request)
         if body.get("all") is not None:
             return await self._purge_all(principal, body)
@@ -117,6 +119,6 @@ class EdgeCacheApi:
         return JSONResponse({"purged": removed, "tenants": len(tenant_ids), "all": True})
 
     def _operator(self, request: Request) -> Principal:
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         self.policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache_safelist", None)
         return principal

@@ -11,7 +11,7 @@ from intelgraph.graph.service import GraphService
 from intelgraph.kernel.tenancy import Principal
 
 if TYPE_CHECKING:
-    from intelgraph.gateway.edgecache.service import EdgeCache
+    from intelgraph.edgecache.service import EdgeCache
 
 
 @dataclass

@@ -15,8 +15,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from intelgraph.api.admin_http import json_object
-from intelgraph.api.http_body import read_limited, require_media_type
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models.body import parse_body
 from intelgraph.api.rest_models.er import (
     ForType,
@@ -30,7 +28,11 @@ from intelgraph.api.rest_models.fields import whole_number
 from intelgraph.er.components.thresholds import DEFAULT_PRECISION_FLOOR
 from intelgraph.er.engine.config import parse_config_text
 from intelgraph.er.service import EntityResolutionService
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.body import read_limited, require_media_type
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.kernel.errors import ENTITY_NOT_FOUND, VALIDATION, IntelGraphError
 from intelgraph.kernel.storable import find_unstorable, require_storable
 from intelgraph.kernel.tenancy import Principal
@@ -294,7 +296,7 @@ def _require_storable_config(document: str, entity_type: str) -> None:
 
 
 def _principal(request: Request) -> Principal:
-    principal: Principal = request.scope[PRINCIPAL]
+    principal: Principal = require_principal(request.scope)
     return principal
 
 

@@ -10,8 +10,6 @@ from starlette.routing import Route
 
 from intelgraph.api.admin_http import json_object, require_string
 from intelgraph.api.executor import MAX_DOCUMENT_BYTES
-from intelgraph.api.persisted import PersistedQueryRegistry
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models.body import parse_body
 from intelgraph.api.rest_models.evolution import (
     DEFAULT_PAGE,
@@ -20,9 +18,13 @@ from intelgraph.api.rest_models.evolution import (
     ForceV1,
     Registration,
 )
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.kernel.errors import GRAPHQL_VALIDATION, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
+from intelgraph.persisted.registry import PersistedQueryRegistry
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
@@ -54,7 +56,7 @@ class EvolutionApi:
 
     async def register(self, request: Request) -> Response:
         """Operators register platform operations; tenant admins register their own."""
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         action = Action.TENANT_ADMIN if principal.is_operator else Action.ADMIN_WRITE
         self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
         raw = await json_object(request)
@@ -75,7 +77,7 @@ class EvolutionApi:
 
     async def list_operations(self, request: Request) -> Response:
         """The operations the caller can run, a page at a time (``?limit=``, ``?after=``)."""
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         action = Action.TENANT_ADMIN if principal.is_operator else Action.ENTITY_READ
         self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
         limit = _page_limit(request)
@@ -89,8 +91,10 @@ class EvolutionApi:
         )
 
     async def api_settings(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(request.scope[PRINCIPAL], request.path_params["tenant"])
-        principal: Principal = request.scope[PRINCIPAL]
+        tenant = self.tenants.tenant_for(
+            require_principal(request.scope), request.path_params["tenant"]
+        )
+        principal: Principal = require_principal(request.scope)
         self.policy.authorize(principal, Action.ADMIN_WRITE, "api_settings", tenant.id)
         body = parse_body(ApiSettings, await json_object(request))
         changes: dict[str, object] = {}
@@ -109,7 +113,7 @@ class EvolutionApi:
 
     async def force_v1(self, request: Request) -> Response:
         """The backout switch: serve 1.0 to every request that names no version."""
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         self.policy.authorize(principal, Action.TENANT_ADMIN, "platform", None)
         body = parse_body(ForceV1, await json_object(request))
         forced = body.forceV1 is True  # required and never null: the model refuses both

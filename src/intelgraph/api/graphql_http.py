@@ -18,25 +18,27 @@ from intelgraph.api.budget import BudgetLimits, RequestBudget
 from intelgraph.api.context import RequestContext
 from intelgraph.api.deprecations import deprecations
 from intelgraph.api.executor import GraphQLExecutor, PreparedDocument
-from intelgraph.api.graphql_request import GraphQLRequest, from_json_body, from_query_params
-from intelgraph.api.http_body import read_limited, require_media_type
 from intelgraph.api.limits import check_introspection
 from intelgraph.api.off_loop import OffLoopRunner
-from intelgraph.api.persisted import (
-    PLATFORM,
-    PersistedOperation,
-    PersistedQueryRegistry,
-    document_sha256,
-)
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rewrite import Rewrite, rewrite_document
 from intelgraph.api.tenant_concurrency import TenantConcurrency
 from intelgraph.audit import service as audit
+from intelgraph.edgecache.service import EdgeCache
 from intelgraph.er.service import EntityResolutionService
-from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.gateway.edgecache.service import EdgeCache
-from intelgraph.gateway.versioning import API_VERSION
 from intelgraph.graph.service import GraphService
+from intelgraph.http.body import read_limited, require_media_type
+from intelgraph.http.graphql_request import (
+    GRAPHQL_RESPONSE,
+    MAX_GRAPHQL_BODY,
+    GraphQLRequest,
+    from_json_body,
+    from_query_params,
+)
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    api_version_of,
+    require_principal,
+)
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import (
     OPERATION_NOT_SAFELISTED,
@@ -50,10 +52,14 @@ from intelgraph.kernel.errors import (
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.billable import is_resend_request, mark_unbilled
 from intelgraph.obs.metrics import Metrics
+from intelgraph.persisted.registry import (
+    PLATFORM,
+    PersistedOperation,
+    PersistedQueryRegistry,
+    document_sha256,
+)
 from intelgraph.web.assets import asset_url
 
-MAX_GRAPHQL_BODY = 1_000_000
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 DEPRECATIONS_DOC = "/docs/api/deprecations.md"
 REWRITE_CACHE_SIZE = 4096
 # For an endpoint built without settings (benches); the app passes the configured values.
@@ -111,12 +117,12 @@ class GraphQLEndpoint:
         else:
             require_media_type(request, ("application/json", GRAPHQL_RESPONSE))
             graphql_request = from_json_body(await read_limited(request, MAX_GRAPHQL_BODY))
-        principal: Principal = request.scope[PRINCIPAL]
+        principal: Principal = require_principal(request.scope)
         answer = functools.partial(
             self._answer,
             graphql_request,
             principal,
-            request.scope.get(API_VERSION, "1.0"),
+            api_version_of(request.scope),
             budget,
             allow_mutation=request.method != "GET",
             wants_graphql_response=wants_graphql_response(request),

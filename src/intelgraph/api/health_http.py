@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from intelgraph.api.responses import JSONResponse
+from intelgraph.http.responses import JSONResponse
 from intelgraph.obs.metrics import Metrics
 from intelgraph.store import migrate
 

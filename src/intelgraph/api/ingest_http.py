@@ -9,12 +9,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from intelgraph.api.http_body import read_limited, require_media_type
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models.ingest import MAX_IDEMPOTENCY_KEY, NDJSON_TYPES
-from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.graph.ingest import parse_ndjson
 from intelgraph.graph.service import GraphService, IngestResult
+from intelgraph.http.body import read_limited, require_media_type
+from intelgraph.http.responses import JSONResponse
+from intelgraph.http.scope import (
+    require_principal,
+)
 from intelgraph.kernel.errors import (
     IDEMPOTENCY_KEY_REUSED,
     INGEST_INVALID,
@@ -43,7 +45,7 @@ class IngestEndpoint:
         self.limits_for = limits_for
 
     async def handle(self, request: Request) -> Response:
-        principal = request.scope[PRINCIPAL]
+        principal = require_principal(request.scope)
         require_media_type(request, NDJSON_TYPES)
         partial = _flag(request.query_params.get("partial"), "partial")
         key = request.headers.get("idempotency-key")

@@ -43,7 +43,7 @@ AUTHENTICATED: tuple[ErrorCode, ...] = (
     e.QUOTA_EXCEEDED,
     e.EGRESS_LIMIT_EXCEEDED,
 )
-# Reading a body (api/http_body.py): its size, encoding, media type, JSON and storability.
+# Reading a body (http/body.py): its size, encoding, media type, JSON and storability.
 RAW_BODY: tuple[ErrorCode, ...] = (
     e.UNSUPPORTED_MEDIA_TYPE,
     e.PAYLOAD_TOO_LARGE,

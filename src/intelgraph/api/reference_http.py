@@ -9,8 +9,8 @@ from starlette.responses import HTMLResponse, Response
 
 from intelgraph.api.openapi import build_document
 from intelgraph.api.reference_page import render_reference
-from intelgraph.api.responses import JSONResponse
 from intelgraph.api.rest_models import OPERATIONS
+from intelgraph.http.responses import JSONResponse
 
 OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"

@@ -148,7 +148,7 @@ def _purge_body(
     reason: str,
 ) -> dict[str, Any]:
     """The admin API's purge body for these options (the CLI sends it, or acts on it)."""
-    from intelgraph.gateway.edgecache.keys import variables_hash
+    from intelgraph.edgecache.keys import variables_hash
 
     if everything:
         if tenant is not None or operation is not None or variables is not None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from intelgraph.api.responses import error_response
 from intelgraph.gateway.request_log import request_id_of
+from intelgraph.http.responses import error_response
+from intelgraph.http.scope import set_principal
 from intelgraph.kernel.clock import Clock, SystemClock
 from intelgraph.kernel.errors import AUTH_MISSING_KEY, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
@@ -38,7 +39,6 @@ PUBLIC_PATHS = frozenset(
 )
 # Vendored browser assets (web/assets.py): public files, like the page that loads them.
 PUBLIC_PREFIXES = (f"{STATIC_PREFIX}/",)
-PRINCIPAL = "intelgraph.principal"
 ADMIN_PREFIX = "/v1/admin/"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_CACHED_PRINCIPALS = 10_000
@@ -103,7 +103,7 @@ class AuthenticationMiddleware:
             err.headers.setdefault("WWW-Authenticate", 'Bearer realm="intelgraph"')
             await error_response(err, request_id_of(scope))(scope, receive, send)
             return
-        scope[PRINCIPAL] = principal
+        set_principal(scope, principal)
         scope.setdefault("state", {})["tenant_id"] = principal.tenant_id
         if scope["method"] in _READ_METHODS or not scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)

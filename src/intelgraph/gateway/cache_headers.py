@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.scope import (
+    PRINCIPAL,
+)
 
 CACHE_CONTROL = b"cache-control"
 VARY = b"vary"

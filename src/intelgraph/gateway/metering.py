@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from intelgraph.gateway.authn import PRINCIPAL
+from intelgraph.http.scope import (
+    principal_of,
+)
 from intelgraph.metering.billable import is_billed
 from intelgraph.metering.meters import UsageMeters
 
@@ -21,7 +23,7 @@ class MeteringMiddleware:
         self.meters = meters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = scope.get(PRINCIPAL) if scope["type"] == "http" else None
+        principal = principal_of(scope)
         tenant_id: str | None = principal.tenant_id if principal is not None else None
         if tenant_id is None:
             await self.app(scope, receive, send)

@@ -16,9 +16,11 @@ from typing import Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from intelgraph.api.responses import error_response
-from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.request_log import request_id_of
+from intelgraph.http.responses import error_response
+from intelgraph.http.scope import (
+    principal_of,
+)
 from intelgraph.quotas.decisions import QuotaDecision, merge_header_value, policy_item
 from intelgraph.quotas.limiter import QuotaEngine
 from intelgraph.quotas.limits_cache import LimitsFor
@@ -35,7 +37,7 @@ class QuotaMiddleware:
         self.limits_for = limits_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = scope.get(PRINCIPAL) if scope["type"] == "http" else None
+        principal = principal_of(scope)
         tenant_id: str | None = principal.tenant_id if principal is not None else None
         if tenant_id is None:
             await self.app(scope, receive, send)

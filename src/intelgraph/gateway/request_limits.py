@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from intelgraph.api.responses import error_response
+from intelgraph.http.responses import error_response
 from intelgraph.kernel.errors import HEADERS_TOO_LARGE, URI_TOO_LONG, IntelGraphError
 
 HEADER_LINE_OVERHEAD = len(b": \r\n")  # each header is sent as `name: value\r\n`

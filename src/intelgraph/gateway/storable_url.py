@@ -15,8 +15,8 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from intelgraph.api.responses import error_response
 from intelgraph.gateway.request_log import request_id_of
+from intelgraph.http.responses import error_response
 from intelgraph.kernel.errors import UNSTORABLE_VALUE, IntelGraphError
 from intelgraph.kernel.storable import text_problem
 

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from intelgraph.api.responses import error_response
-from intelgraph.gateway.authn import PRINCIPAL
 from intelgraph.gateway.request_log import request_id_of
+from intelgraph.http.responses import error_response
+from intelgraph.http.scope import (
+    principal_of,
+    set_api_version,
+)
 from intelgraph.kernel.errors import UNSUPPORTED_API_VERSION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 
 SUPPORTED_VERSIONS = ("1.0", "1.1")
 _ACCEPTED = {"1": "1.0", "1.0": "1.0", "1.1": "1.1"}
-API_VERSION = "intelgraph.api_version"
 HEADER = b"x-ig-api-version"
 
 
@@ -61,7 +63,7 @@ class VersioningMiddleware:
         self.requests_by_version = requests_by_version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal: Principal | None = scope.get(PRINCIPAL) if scope["type"] == "http" else None
+        principal: Principal | None = principal_of(scope)
         if principal is None:
             await self.app(scope, receive, send)
             return
@@ -71,7 +73,7 @@ class VersioningMiddleware:
         except IntelGraphError as err:
             await error_response(err, request_id_of(scope))(scope, receive, send)
             return
-        scope[API_VERSION] = version
+        set_api_version(scope, version)
         self.requests_by_version.labels(principal.tenant_id or "operator", version).inc()
         served = version.encode("ascii")
 

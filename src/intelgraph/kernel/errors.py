@@ -125,7 +125,7 @@ QUOTA_EXCEEDED = ErrorCode("QUOTA_EXCEEDED", Category.RATE_LIMIT)
 INGEST_RATE_EXCEEDED = ErrorCode("INGEST_RATE_EXCEEDED", Category.RATE_LIMIT)
 EGRESS_LIMIT_EXCEEDED = ErrorCode("EGRESS_LIMIT_EXCEEDED", Category.RATE_LIMIT)
 # Edge cache: a write is stored but neither Redis nor the tenant's cache epoch took its
-# purge (gateway/edgecache/service.py); retryable, the Idempotency-Key replays the answer.
+# purge (edgecache/service.py); retryable, the Idempotency-Key replays the answer.
 CACHE_PURGE_FAILED = ErrorCode("CACHE_PURGE_FAILED", Category.SERVICE_UNAVAILABLE)
 # Usage exports.
 EXPORT_NOT_FOUND = ErrorCode("EXPORT_NOT_FOUND", Category.NOT_FOUND)

@@ -7,6 +7,7 @@ order: new rows land at the end of every index instead of scattering across it.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 
@@ -14,6 +15,8 @@ _MILLIS_BYTES = 6
 _RANDOM_BYTES = 9
 _ID_BYTES = _MILLIS_BYTES + _RANDOM_BYTES  # 15 bytes = 120 bits = 24 base32 characters
 _ID_CHARS = _ID_BYTES * 8 // 5
+# A sha256 digest as lower-case hex: how persisted operations and APQ hashes are named.
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 def new_id(prefix: str) -> str:

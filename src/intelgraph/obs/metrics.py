@@ -88,7 +88,7 @@ class Metrics:
             ["tenant", "meter", "source"],
             registry=self.registry,
         )
-        # edge cache (gateway/edgecache/)
+        # edge cache (edgecache/)
         self.cache_hits = Counter(
             "intelgraph_cache_hits_total",
             "Safelisted reads answered from the edge cache (304s included), by tenant and op",

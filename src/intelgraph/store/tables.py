@@ -622,9 +622,9 @@ Index(
     billing_reconciliations.c.checked_at,
 )
 
-# --- edge cache safelist (gateway/edgecache/safelist.py; migration 0010; platform data) ----
+# --- edge cache safelist (persisted/safelist.py; migration 0010; platform data) ----
 # The persisted operations the gateway edge cache may serve, with their TTL. Shipped entries
-# (gateway/edgecache/safelist.json) are inserted once; an operator's removal stays as a row
+# (persisted/safelist.json) are inserted once; an operator's removal stays as a row
 # with is_cached false, so a restart does not bring a removed shipped entry back. Changes
 # are audited (tenant "platform").
 edge_cache_safelist = Table(
@@ -639,7 +639,7 @@ edge_cache_safelist = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-# --- edge cache epochs (gateway/edgecache/epochs.py; migration 0014; docs/adr/013) -------
+# --- edge cache epochs (edgecache/epochs.py; migration 0014; docs/adr/013) -------
 # A tenant's cache epoch: every edge cache entry records the epoch it was filled under and
 # is served only while it is still the tenant's epoch. A write whose Redis purge failed
 # bumps it before it is acknowledged. No row = epoch 0.

@@ -1,4 +1,4 @@
-"""edge cache epochs: a per-tenant generation in the database (gateway/edgecache/epochs.py)
+"""edge cache epochs: a per-tenant generation in the database (edgecache/epochs.py)
 
 Revision ID: 0014
 Revises: 0013

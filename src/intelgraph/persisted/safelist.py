@@ -26,10 +26,10 @@ from graphql.language import Visitor
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from intelgraph.api.persisted import PLATFORM, PersistedQueryRegistry
 from intelgraph.audit import service as audit
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.persisted.registry import PLATFORM, PersistedQueryRegistry
 from intelgraph.store.engine import as_utc
 from intelgraph.store.tables import edge_cache_safelist
 
@@ -73,7 +73,7 @@ class _Snapshot:
 
 def shipped_safelist() -> dict[str, dict[str, Any]]:
     """The safelist shipped with the code (``safelist.json``)."""
-    text = resources.files("intelgraph.gateway.edgecache").joinpath("safelist.json").read_text()
+    text = resources.files("intelgraph.persisted").joinpath("safelist.json").read_text()
     shipped: dict[str, dict[str, Any]] = orjson.loads(text)
     return shipped
 

@@ -30,23 +30,30 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from intelgraph.api.graphql_http import GRAPHQL_RESPONSE, MAX_GRAPHQL_BODY
-from intelgraph.api.graphql_request import GraphQLRequest, from_json_body, from_query_params
-from intelgraph.api.persisted import PersistedOperation
-from intelgraph.gateway.authn import PRINCIPAL
-from intelgraph.gateway.edgecache.backend import Lookup
-from intelgraph.gateway.edgecache.entries import (
+from intelgraph.edgecache.backend import Lookup
+from intelgraph.edgecache.entries import (
     CacheEntry,
     entity_tags,
     etag_matches,
     strong_etag,
 )
-from intelgraph.gateway.edgecache.keys import CacheKey
-from intelgraph.gateway.edgecache.safelist import SafelistEntry
-from intelgraph.gateway.edgecache.service import EdgeCache
-from intelgraph.gateway.versioning import API_VERSION
+from intelgraph.edgecache.keys import CacheKey
+from intelgraph.persisted.safelist import SafelistEntry
+from intelgraph.edgecache.service import EdgeCache
+from intelgraph.http.graphql_request import (
+    GRAPHQL_RESPONSE,
+    MAX_GRAPHQL_BODY,
+    GraphQLRequest,
+    from_json_body,
+    from_query_params,
+)
+from intelgraph.http.scope import (
+    PRINCIPAL,
+    api_version_of,
+)
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.kernel.tenancy import Principal
+from intelgraph.persisted.registry import PersistedOperation
 
 HEADER = b"x-ig-cache"
 VARY = b"Authorization, X-IG-Api-Version"
@@ -108,7 +115,7 @@ class EdgeCacheMiddleware:
         key = CacheKey.for_request(
             principal,
             operation.operation_id,
-            scope.get(API_VERSION, "1.0"),
+            api_version_of(scope),
             graphql_request.variables,
         )
         lookup = await self.cache.lookup(key)

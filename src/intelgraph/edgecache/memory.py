@@ -12,9 +12,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from intelgraph.gateway.edgecache.backend import Lookup
-from intelgraph.gateway.edgecache.entries import CacheEntry
-from intelgraph.gateway.edgecache.keys import CacheKey, matches_purge
+from intelgraph.edgecache.backend import Lookup
+from intelgraph.edgecache.entries import CacheEntry
+from intelgraph.edgecache.keys import CacheKey, matches_purge
 from intelgraph.kernel.clock import Clock
 
 BytesListener = Callable[[str, int], None]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from intelgraph.api.persisted import PersistedQueryRegistry
-from intelgraph.gateway.edgecache.backend import CacheBackend
-from intelgraph.gateway.edgecache.epochs import TenantEpochs
-from intelgraph.gateway.edgecache.hooks import PurgeHooks
-from intelgraph.gateway.edgecache.memory import MemoryCacheBackend
-from intelgraph.gateway.edgecache.redis_backend import RedisCacheBackend
-from intelgraph.gateway.edgecache.safelist import Safelist
-from intelgraph.gateway.edgecache.service import EdgeCache
+from intelgraph.edgecache.backend import CacheBackend
+from intelgraph.edgecache.epochs import TenantEpochs
+from intelgraph.edgecache.hooks import PurgeHooks
+from intelgraph.edgecache.memory import MemoryCacheBackend
+from intelgraph.edgecache.redis_backend import RedisCacheBackend
+from intelgraph.persisted.safelist import Safelist
+from intelgraph.edgecache.service import EdgeCache
 from intelgraph.kernel.clock import Clock
 from intelgraph.obs.metrics import Metrics
+from intelgraph.persisted.registry import PersistedQueryRegistry
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.settings import Settings
 

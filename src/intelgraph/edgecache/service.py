@@ -19,20 +19,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from intelgraph.api.persisted import PersistedOperation, PersistedQueryRegistry
 from intelgraph.audit import service as audit
-from intelgraph.gateway.edgecache.backend import CacheBackend, Lookup
-from intelgraph.gateway.edgecache.entries import CacheEntry
-from intelgraph.gateway.edgecache.epochs import EPOCH_ERRORS, TenantEpochs
-from intelgraph.gateway.edgecache.hooks import PurgeHooks
-from intelgraph.gateway.edgecache.keys import CacheKey
-from intelgraph.gateway.edgecache.redis_backend import BACKEND_ERRORS
-from intelgraph.gateway.edgecache.safelist import Safelist, SafelistEntry
-from intelgraph.gateway.edgecache.singleflight import SingleFlight
+from intelgraph.edgecache.backend import CacheBackend, Lookup
+from intelgraph.edgecache.entries import CacheEntry
+from intelgraph.edgecache.epochs import EPOCH_ERRORS, TenantEpochs
+from intelgraph.edgecache.hooks import PurgeHooks
+from intelgraph.edgecache.keys import CacheKey
+from intelgraph.edgecache.redis_backend import BACKEND_ERRORS
+from intelgraph.persisted.safelist import Safelist, SafelistEntry
+from intelgraph.edgecache.singleflight import SingleFlight
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import CACHE_PURGE_FAILED, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.obs.metrics import Metrics
+from intelgraph.persisted.registry import PersistedOperation, PersistedQueryRegistry
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from intelgraph.gateway.edgecache.entries import CacheEntry
-from intelgraph.gateway.edgecache.keys import CacheKey
+from intelgraph.edgecache.entries import CacheEntry
+from intelgraph.edgecache.keys import CacheKey
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,9 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from intelgraph.gateway.edgecache.backend import Lookup
-from intelgraph.gateway.edgecache.entries import CacheEntry
-from intelgraph.gateway.edgecache.keys import CacheKey
+from intelgraph.edgecache.backend import Lookup
+from intelgraph.edgecache.entries import CacheEntry
+from intelgraph.edgecache.keys import CacheKey
 
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError, ValueError)
 """What a lookup, store or purge raises when Redis cannot answer (or answers garbage)."""

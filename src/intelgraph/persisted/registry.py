@@ -38,12 +38,12 @@ from sqlalchemy.exc import IntegrityError
 
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import PERSISTED_QUERY_LIMIT, VALIDATION, IntelGraphError
+from intelgraph.kernel.ids import SHA256_HEX
 from intelgraph.kernel.pagination import decode_cursor, encode_cursor
 from intelgraph.store.tables import persisted_queries
 
 PLATFORM = "platform"
 OPERATION_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}:v[0-9]{1,6}$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 def document_sha256(document: str) -> str:
@@ -114,7 +114,7 @@ class PersistedQueryRegistry:
     def load_manifest(self, manifest: dict[str, Any] | None = None) -> int:
         """Register the shipped manifest's operations (once); returns how many it holds."""
         if manifest is None:
-            text = resources.files("intelgraph.api").joinpath("persisted/manifest.json").read_text()
+            text = resources.files("intelgraph.persisted").joinpath("manifest.json").read_text()
             manifest = orjson.loads(text)
         operations = _manifest_operations(manifest)
         for item in operations:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from intelgraph.api.http_body import decode_json_object
-from intelgraph.api.persisted import SHA256_HEX
+from intelgraph.http.body import decode_json_object
 from intelgraph.kernel import storable
 from intelgraph.kernel.errors import MALFORMED_REQUEST, IntelGraphError
+from intelgraph.kernel.ids import SHA256_HEX
+
+# GraphQL over HTTP: the largest request body read, and the response media type a client
+# may ask for instead of application/json.
+MAX_GRAPHQL_BODY = 1_000_000
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 @dataclass(frozen=True)
