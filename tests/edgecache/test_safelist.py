@@ -13,8 +13,8 @@ from conftest import Harness, person
 from edgecache.support import GET_ENTITY, auth, cached_read
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
-from intelgraph.persisted.safelist import cacheability, shipped_safelist
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.persisted.safelist import cacheability, shipped_safelist
 
 
 def test_the_shipped_safelist_is_live_with_its_ttls(harness: Harness) -> None:

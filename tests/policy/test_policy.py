@@ -43,7 +43,9 @@ def tenant_key(tenant: str, *roles: str) -> Principal:
     return Principal(tenant_id=tenant, key_id=f"key-{tenant}", name="k", roles=roles)
 
 
-OPERATOR = Principal(tenant_id=None, key_id="op", name="ops", roles=(), is_operator=True)
+OPERATOR = Principal(
+    tenant_id=None, key_id="op", name="ops", roles=("platform-admin",), is_operator=True
+)
 
 
 @pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES, ACTIONS)))

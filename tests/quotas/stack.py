@@ -71,7 +71,7 @@ class PrincipalStage:
             headers = dict(scope["headers"])
             if b"x-operator" in headers:
                 scope[PRINCIPAL] = Principal(
-                    None, "operator", "operator", ("operator",), is_operator=True
+                    None, "operator", "operator", ("platform-admin",), is_operator=True
                 )
             elif b"x-tenant" in headers:
                 tenant = headers[b"x-tenant"].decode()

@@ -15,7 +15,7 @@ from intelgraph.kernel.errors import (
     ErrorCode,
     IntelGraphError,
 )
-from intelgraph.kernel.tenancy import Principal
+from intelgraph.kernel.tenancy import Principal, local_operator
 
 if TYPE_CHECKING:
     from intelgraph.settings import Settings
@@ -179,7 +179,7 @@ def _purged_text(answer: dict[str, Any]) -> str:
 
 def _local_operator() -> Principal:
     """The person at this terminal acting as the operator (the CLI holds the database)."""
-    return Principal(None, "cli-local", local_actor(), ("operator",), is_operator=True)
+    return local_operator(local_actor())
 
 
 def _operator_key(settings: Settings) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from intelgraph.kernel.errors import IntelGraphError
-from intelgraph.kernel.tenancy import Principal, Role
+from intelgraph.kernel.tenancy import Principal, Role, local_operator
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -123,12 +124,26 @@ services = _ServiceCache()
 admin_services = services.admin
 
 
-def local_actor() -> str:
-    """How audit records name the person at this terminal."""
+def local_operator_name() -> str:
+    """Who is at this terminal: INTELGRAPH_OPERATOR_NAME, else the login name."""
+    configured = os.environ.get("INTELGRAPH_OPERATOR_NAME", "").strip()
+    if configured:
+        return configured
     try:
-        return f"cli:{getpass.getuser()}"
+        return getpass.getuser()
     except (KeyError, OSError):
-        return "cli:unknown"
+        return "unknown"
+
+
+def cli_operator() -> Principal:
+    """The person at this terminal as a platform-admin operator: every operator command
+    goes through the same policy checks as the REST API, as this principal."""
+    return local_operator(local_operator_name())
+
+
+def local_actor() -> str:
+    """How audit records name the person at this terminal (``cli:<name>``)."""
+    return cli_operator().actor
 
 
 def local_principal(tenant: Tenant) -> Principal:

@@ -9,11 +9,11 @@ from intelgraph.edgecache.epochs import TenantEpochs
 from intelgraph.edgecache.hooks import PurgeHooks
 from intelgraph.edgecache.memory import MemoryCacheBackend
 from intelgraph.edgecache.redis_backend import RedisCacheBackend
-from intelgraph.persisted.safelist import Safelist
 from intelgraph.edgecache.service import EdgeCache
 from intelgraph.kernel.clock import Clock
 from intelgraph.obs.metrics import Metrics
 from intelgraph.persisted.registry import PersistedQueryRegistry
+from intelgraph.persisted.safelist import Safelist
 from intelgraph.policy.engine import PolicyEngine
 from intelgraph.settings import Settings
 

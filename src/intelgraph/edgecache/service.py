@@ -26,13 +26,13 @@ from intelgraph.edgecache.epochs import EPOCH_ERRORS, TenantEpochs
 from intelgraph.edgecache.hooks import PurgeHooks
 from intelgraph.edgecache.keys import CacheKey
 from intelgraph.edgecache.redis_backend import BACKEND_ERRORS
-from intelgraph.persisted.safelist import Safelist, SafelistEntry
 from intelgraph.edgecache.singleflight import SingleFlight
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import CACHE_PURGE_FAILED, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.obs.metrics import Metrics
 from intelgraph.persisted.registry import PersistedOperation, PersistedQueryRegistry
+from intelgraph.persisted.safelist import Safelist, SafelistEntry
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
 

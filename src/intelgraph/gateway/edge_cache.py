@@ -38,7 +38,6 @@ from intelgraph.edgecache.entries import (
     strong_etag,
 )
 from intelgraph.edgecache.keys import CacheKey
-from intelgraph.persisted.safelist import SafelistEntry
 from intelgraph.edgecache.service import EdgeCache
 from intelgraph.http.graphql_request import (
     GRAPHQL_RESPONSE,
@@ -54,6 +53,7 @@ from intelgraph.http.scope import (
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.persisted.registry import PersistedOperation
+from intelgraph.persisted.safelist import SafelistEntry
 
 HEADER = b"x-ig-cache"
 VARY = b"Authorization, X-IG-Api-Version"

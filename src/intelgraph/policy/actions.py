@@ -12,4 +12,8 @@ class Action(StrEnum):
     ANALYTICS_READ = "analytics.read"
     INGEST_WRITE = "ingest.write"
     ADMIN_WRITE = "admin.write"
-    TENANT_ADMIN = "tenant.admin"
+    TENANT_ADMIN = "tenant.admin"  # operators: tenants, plans, keys, caches, safelists, jobs
+    BILLING_ADMIN = "billing.admin"  # operators: exports, billing customers and pushes
+    TRUST_ADMIN = "trust.admin"  # operators: signing keys
+    AUDIT_READ = "audit.read"  # operators: the audit log
+    OPERATOR_ADMIN = "operator.admin"  # operators: other operators' keys

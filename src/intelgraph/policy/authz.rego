@@ -23,11 +23,27 @@ grants := {
 	"admin": {"entity.read", "analytics.read", "ingest.write", "admin.write"},
 }
 
-# What the platform operator may do, on any tenant. Operators administer tenants; they
+# What each operator role may do, on any tenant. Operators administer the platform; they
 # never read or write a tenant's data, so no data action is listed here.
-operator_grants := {"tenant.admin", "admin.write"}
+operator_grants := {
+	"platform-admin": {
+		"tenant.admin", "admin.write", "billing.admin", "trust.admin", "audit.read",
+		"operator.admin",
+	},
+	"billing-admin": {"billing.admin", "audit.read"},
+	"trust-admin": {"trust.admin", "audit.read"},
+	"auditor": {"audit.read"},
+}
 
-known_actions := {"entity.read", "analytics.read", "ingest.write", "admin.write", "tenant.admin"}
+operator_actions := {action | some grants in operator_grants; some action in grants}
+
+known_actions := {
+	"entity.read", "analytics.read", "ingest.write", "admin.write", "tenant.admin",
+	"billing.admin", "trust.admin", "audit.read", "operator.admin",
+}
+
+# Least privilege first: hints name the smallest operator role that would do.
+operator_role_order := ["auditor", "billing-admin", "trust-admin", "platform-admin"]
 
 # Least privilege first: hints name the smallest role that would do.
 role_order := ["viewer", "analyst", "admin"]
@@ -38,7 +54,8 @@ default allow := false
 
 allow if {
 	is_operator
-	input.action in operator_grants
+	some role in input.subject.roles
+	input.action in operator_grants[role]
 }
 
 allow if {
@@ -89,6 +106,17 @@ role_phrase := concat("", ["role ", held_roles[0]]) if count(held_roles) == 1
 
 role_phrase := concat("", ["roles ", concat(", ", held_roles)]) if count(held_roles) > 1
 
+# Operator roles that would grant the action, least privileged first.
+granting_operator_roles := [role |
+	some role in operator_role_order
+	input.action in operator_grants[role]
+]
+
+held_operator_roles := [role |
+	some role in operator_role_order
+	role in input.subject.roles
+]
+
 # Reasons are checked in this order; the first that applies explains the decision.
 outcome := {"reason": "allowed", "hint": ""} if {
 	allow
@@ -111,16 +139,29 @@ outcome := {"reason": "allowed", "hint": ""} if {
 	"hint": "use an API key issued to the tenant",
 } if {
 	is_operator
+	not input.action in operator_actions
 } else := {
-	"reason": "tenant.admin is reserved for the platform operator",
-	"hint": "ask the platform operator",
+	"reason": "operator holds no operator role",
+	"hint": concat("", ["ask a platform-admin for an operator key with role ", granting_operator_roles[0]]),
 } if {
-	input.action == "tenant.admin"
+	is_operator
+	count(held_operator_roles) == 0
+} else := {
+	"reason": concat("", ["operator role ", concat(", ", held_operator_roles), " may not ", input.action]),
+	"hint": concat("", ["ask a platform-admin for an operator key with role ", granting_operator_roles[0]]),
+} if {
+	is_operator
 } else := {
 	"reason": "resource belongs to another tenant",
 	"hint": "",
 } if {
 	not in_own_tenant
+} else := {
+	"reason": concat("", [input.action, " is reserved for the platform operator"]),
+	"hint": "ask the platform operator",
+} if {
+	input.action in operator_actions
+	not input.action in grants.admin
 } else := {
 	"reason": "principal holds no known role",
 	"hint": role_hint,

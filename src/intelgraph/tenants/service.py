@@ -22,7 +22,7 @@ from intelgraph.kernel.errors import (
     IntelGraphError,
 )
 from intelgraph.kernel.ids import new_id
-from intelgraph.kernel.tenancy import Principal, Role
+from intelgraph.kernel.tenancy import OperatorRole, Principal, Role
 from intelgraph.tenants import repository as repo
 from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.keys import generate_key, hash_key
@@ -221,7 +221,7 @@ class TenantService:
                 tenant_id=None,
                 key_id="operator",
                 name=OPERATOR_NAME,
-                roles=("operator",),
+                roles=(OperatorRole.PLATFORM_ADMIN.value,),
                 is_operator=True,
             )
         with self._engine.connect() as conn:
