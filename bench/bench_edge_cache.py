@@ -714,19 +714,19 @@ async def hit_path_in_process(workdir: Path, calls: int, profile: bool) -> tuple
     request log, authentication, versioning, quotas, metering and the edge cache, without
     the HTTP server. With ``profile``, where the hit's time goes (cProfile, by stage)."""
     from intelgraph.app import create_app
+    from intelgraph.bootstrap import start_services
     from intelgraph.settings import Settings
 
-    app = create_app(
-        Settings(
-            database_url=f"sqlite:///{workdir}/in-process.db",
-            data_dir=workdir / "in-process",
-            operator_key=OPERATOR_KEY,
-            run_background_jobs=False,
-            cache_enabled=True,
-            cache_redis_url=None,
-            redis_url=None,
-        )
+    settings = Settings(
+        database_url=f"sqlite:///{workdir}/in-process.db",
+        data_dir=workdir / "in-process",
+        operator_key=OPERATOR_KEY,
+        run_background_jobs=False,
+        cache_enabled=True,
+        cache_redis_url=None,
+        redis_url=None,
     )
+    app = create_app(services=start_services(settings))
     services = app.state.services
     lifespan: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -736,12 +736,15 @@ async def hit_path_in_process(workdir: Path, calls: int, profile: bool) -> tuple
     )
     await replies.get()
     try:
+        from intelgraph.kernel.tenancy import local_operator
+
+        bench = local_operator("bench")
         tenant, issued = services.tenants.create_tenant(
-            name="Bench", slug="bench-hit-path", plan="enterprise"
+            bench, name="Bench", slug="bench-hit-path", plan="enterprise"
         )
         for limit in ("api_rpm", "ingest_eps"):
             services.entitlements.set_override(
-                tenant.id, limit, 10**9, actor="bench", reason="benchmark tenant"
+                bench, tenant.id, limit, 10**9, reason="benchmark tenant"
             )
         auth = (b"authorization", f"Bearer {issued.plaintext}".encode())
         line = next(entity_lines(1, seed=31))

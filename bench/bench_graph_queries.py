@@ -144,10 +144,11 @@ def neighbors_bench(args: argparse.Namespace) -> float:
     with scratch_dir("neighbors") as workdir:
         url = f"sqlite:///{workdir}/graph.db"
         services = in_process(url, workdir / "data")
+        from intelgraph.kernel.tenancy import Principal, local_operator
+
         tenant, issued = services.tenants.create_tenant(
-            name="Bench graph", slug="bench-graph", plan="enterprise"
+            local_operator("bench"), name="Bench graph", slug="bench-graph", plan="enterprise"
         )
-        from intelgraph.kernel.tenancy import Principal
 
         principal = Principal(
             tenant_id=tenant.id, key_id=issued.key.id, name="bench", roles=("admin",)
@@ -301,8 +302,10 @@ def pagerank_bench(args: argparse.Namespace) -> float:
     print("  setup: rows inserted directly with SQLAlchemy Core (bench only, not via ingest)")
     with scratch_dir("pagerank") as workdir:
         services = in_process(f"sqlite:///{workdir}/pagerank.db", workdir / "data")
+        from intelgraph.kernel.tenancy import local_operator
+
         tenant, _ = services.tenants.create_tenant(
-            name="Bench PageRank", slug="bench-pagerank", plan="enterprise"
+            local_operator("bench"), name="Bench PageRank", slug="bench-pagerank", plan="enterprise"
         )
         timed(
             "direct insert",

@@ -47,6 +47,8 @@ from intelgraph.billing.outbox import BillingOutbox, RetryPolicy
 from intelgraph.billing.toggles import BillingToggles
 from intelgraph.billing.usage_rows import UsageExportRow
 from intelgraph.kernel.clock import ManualClock
+from intelgraph.kernel.tenancy import local_operator
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 from intelgraph.store.tables import billing_customers
@@ -103,15 +105,18 @@ def run(backend: str, adapters: tuple[str, ...], tenants: int, faults: Faults) -
             file_dir=workdir / "billing",
             timeout_seconds=0.2,
         )
+        policy = PolicyEngine()
         outbox = BillingOutbox(
             engine,
             clock,
             build_adapters(adapters, config, clock),
-            BillingToggles(engine, clock),
-            BillingCustomers(engine, clock),
+            BillingToggles(engine, clock, policy),
+            BillingCustomers(engine, clock, policy),
             set,
             RetryPolicy(max_attempts=16, base_seconds=1.0, max_seconds=BACKOFF_MAX),
+            authz=policy,
         )
+        operator = local_operator("bench")
         tenant_ids = [f"ten_bench_{n:05d}" for n in range(tenants)]
         with engine.begin() as conn:  # setup only: bulk customer ids instead of 1 000 CLI calls
             conn.execute(
@@ -129,16 +134,16 @@ def run(backend: str, adapters: tuple[str, ...], tenants: int, faults: Faults) -
             )
         enqueue, deliver = Stopwatch(), Stopwatch()
         with enqueue.running():
-            outbox.enqueue(DAY, rows_for(tenant_ids))
+            outbox.enqueue(DAY, rows_for(tenant_ids), operator)
         rounds = 0
         while True:
             with deliver.running():
-                claimed = outbox.push(limit=BATCH).claimed
+                claimed = outbox.push(operator, limit=BATCH).claimed
             if claimed == 0:
                 break
             rounds += 1
             clock.advance(BACKOFF_MAX + 5)  # every backoff has passed: no waiting measured
-        states = outbox.state_counts()
+        states = outbox.state_counts(operator)
         outbox.close()
         engine.dispose()
         return Figures(

@@ -66,6 +66,9 @@ from intelgraph.graph.pagerank import (
 )
 from intelgraph.graph.pagerank_worker import PagerankProcessRunner, PagerankRun, recompute_stored
 from intelgraph.graph.service import PAGERANK_KEEP
+from intelgraph.kernel.tenancy import local_operator
+
+BENCH_OPERATOR = local_operator("bench")  # who creates the benchmark tenants
 
 
 def main() -> None:
@@ -183,7 +186,9 @@ def store_path(
 
     with scratch_dir("pagerank") as workdir, scratch_database(backend, workdir) as url:
         services = in_process(url, workdir / "data")
-        tenant, _ = services.tenants.create_tenant(name="Bench", slug="bench-pr", plan="enterprise")
+        tenant, _ = services.tenants.create_tenant(
+            BENCH_OPERATOR, name="Bench", slug="bench-pr", plan="enterprise"
+        )
         started = time.perf_counter()
         seeded = seed_graph(services.engine, tenant.id, n_nodes, n_edges, seed)
         print(
@@ -355,7 +360,7 @@ def threshold_sweep(backend: str, seed: int, repeat: int) -> None:
         engine, now = services.engine, services.clock.now()
         for n_edges in SWEEP_EDGES:
             tenant, _ = services.tenants.create_tenant(
-                name="Bench", slug=f"sweep-{n_edges}", plan="enterprise"
+                BENCH_OPERATOR, name="Bench", slug=f"sweep-{n_edges}", plan="enterprise"
             )
             seed_graph(services.engine, tenant.id, max(100, n_edges // 7), n_edges, seed)
             tenant_id = tenant.id

@@ -452,7 +452,7 @@ def in_process_bench(args: argparse.Namespace, url: str, workdir: Path) -> dict[
         lambda _principal, _records: None,  # no ingest in this bench
         services.er,
     )
-    services.persisted_queries.register(principal.tenant_id, ENTITY_QUERY, OPERATION_ID)
+    services.persisted_queries.register(principal, ENTITY_QUERY, OPERATION_ID)
     manifest_op = services.persisted_queries.find_by_id(principal.tenant_id, "getEntityById:v1")
     assert manifest_op is not None
     rng = random.Random(5)

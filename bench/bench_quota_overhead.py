@@ -69,7 +69,8 @@ def bench_app() -> Any:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from intelgraph.app import build_services, create_app
+    from intelgraph.app import create_app
+    from intelgraph.bootstrap import start_services
     from intelgraph.gateway.authn import AuthenticationMiddleware
     from intelgraph.gateway.metering import MeteringMiddleware
     from intelgraph.gateway.quotas import QuotaMiddleware
@@ -77,14 +78,14 @@ def bench_app() -> Any:
     from intelgraph.metering.ledger import LedgerFlusher
     from intelgraph.metering.meters import UsageMeters
     from intelgraph.quotas.egress import MemoryEgressTally, RedisEgressTally
-    from intelgraph.quotas.limiter import QuotaEngine, create_quota_engine
+    from intelgraph.quotas.limiter import QuotaEngine, memory_quota_engine, redis_quota_engine
     from intelgraph.quotas.limits_cache import CachedLimits
     from intelgraph.settings import Settings
     from intelgraph.tenants.plans import EffectiveLimit, EffectiveLimits, LimitName
 
     mode = os.environ["BENCH_QUOTA_MODE"]
     prefix = os.environ["BENCH_REDIS_PREFIX"]
-    services = build_services(Settings())
+    services = start_services(Settings())
     app = create_app(services=services)
 
     async def ping(_: Request) -> Response:
@@ -116,7 +117,11 @@ def bench_app() -> Any:
         )
         engine = QuotaEngine(LimitsWindows(backend, prefix), egress, clock, metrics)
     else:
-        engine = create_quota_engine(clock, metrics, redis_url, key_prefix=prefix)
+        engine = (
+            redis_quota_engine(clock, metrics, redis_url, key_prefix=prefix)
+            if redis_url
+            else memory_quota_engine(clock, metrics)
+        )
     meters = UsageMeters(metrics, clock)
     flusher = LedgerFlusher(services.engine, meters, metrics)
     after_authn = 1 + next(
@@ -394,12 +399,12 @@ def in_process_rounds(
 
 def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
     """Migrate, create a tenant with one entity; (its API key, the entity id)."""
-    from intelgraph.app import build_services
+    from intelgraph.bootstrap import start_services
     from intelgraph.graph.ingest import parse_ndjson
-    from intelgraph.kernel.tenancy import Principal, Role
+    from intelgraph.kernel.tenancy import Principal, Role, local_operator
     from intelgraph.settings import Settings
 
-    services = build_services(
+    services = start_services(
         Settings(
             database_url=database_url,
             data_dir=data_dir,
@@ -408,7 +413,10 @@ def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
         )
     )
     tenant, issued = services.tenants.create_tenant(
-        name="Bench", slug=f"bench-{secrets.token_hex(3)}", plan="enterprise"
+        local_operator("bench"),
+        name="Bench",
+        slug=f"bench-{secrets.token_hex(3)}",
+        plan="enterprise",
     )
     principal = Principal(tenant.id, issued.key.id, "bench", (Role.ADMIN.value,))
     line = {"kind": "entity", "external_id": "p-1", "type": "PERSON", "label": "Ada Lovelace"}

@@ -76,6 +76,7 @@ def main() -> None:
 
 def run_backend(backend: str, n_tenants: int, minutes_per_meter: int, history_days: int) -> None:
     from intelgraph.billing.verify import JwksKeys, verify_export
+    from intelgraph.kernel.tenancy import local_operator
 
     day = datetime.now(UTC).date() - timedelta(days=1)
     print(f"\n[{backend}] day {day.isoformat()}", flush=True)
@@ -100,7 +101,9 @@ def run_backend(backend: str, n_tenants: int, minutes_per_meter: int, history_da
         export_watch = Stopwatch()
         with export_watch.running():
             result = services.exports.export(
-                day, on_step=lambda name: steps.append((name, time.perf_counter()))
+                day,
+                local_operator("bench"),
+                on_step=lambda name: steps.append((name, time.perf_counter())),
             )
         finished = time.perf_counter()
         sizes = {p.name: p.stat().st_size for p in sorted(result.directory.iterdir())}

@@ -410,11 +410,11 @@ def bearer(api_key: str) -> dict[str, str]:
 
 
 def in_process(database_url: str, data_dir: Path) -> Any:
-    """``build_services`` for a database (no background jobs), as the composition root does."""
-    from intelgraph.app import build_services
+    """``start_services`` for a database (no background jobs), as the composition root does."""
+    from intelgraph.bootstrap import start_services
     from intelgraph.settings import Settings
 
-    return build_services(
+    return start_services(
         Settings(
             database_url=database_url,
             data_dir=data_dir,
@@ -426,10 +426,13 @@ def in_process(database_url: str, data_dir: Path) -> Any:
 
 def tenant_principal(services: Any, slug: str | None = None) -> Any:
     """A new tenant and an admin principal for it (what its API key would authenticate as)."""
-    from intelgraph.kernel.tenancy import Principal, Role
+    from intelgraph.kernel.tenancy import Principal, Role, local_operator
 
     tenant, issued = services.tenants.create_tenant(
-        name="Bench", slug=slug or f"bench-{secrets.token_hex(3)}", plan="enterprise"
+        local_operator("bench"),
+        name="Bench",
+        slug=slug or f"bench-{secrets.token_hex(3)}",
+        plan="enterprise",
     )
     return Principal(
         tenant_id=tenant.id, key_id=issued.key.id, name="bench", roles=(Role.ADMIN.value,)

@@ -19,7 +19,8 @@ import pytest
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 from starlette.testclient import TestClient  # noqa: E402
 
-from intelgraph.app import Services, build_services, create_app  # noqa: E402
+from intelgraph.app import Services, create_app  # noqa: E402
+from intelgraph.bootstrap import start_services  # noqa: E402
 from intelgraph.settings import Settings  # noqa: E402
 
 # One master key for every app a test run builds: the key ring is global to a database and
@@ -141,7 +142,7 @@ class Harness:
 
 @pytest.fixture
 def harness(settings: Settings) -> Iterator[Harness]:
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 
@@ -166,7 +167,7 @@ def module_harness(
         operator_key="igo_test_operator_key",
         run_background_jobs=False,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 

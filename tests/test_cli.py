@@ -9,14 +9,18 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
 from conftest import edge, person
-from intelgraph.app import Services, build_services
+from intelgraph.app import Services
+from intelgraph.audit import service as audit
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.settings import Settings
+from intelgraph.tenants.plans import LimitName
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Terminal:
             cli_services.cache_clear()
 
     def services(self) -> Services:
-        return build_services(self.settings)
+        return start_services(self.settings)
 
     def create_tenant(self, slug: str) -> dict[str, Any]:
         result = self.run("tenant", "create", "--name", f"Tenant {slug}", "--slug", slug, "--json")
@@ -60,7 +64,10 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         operator_key="igo_cli_test_operator_key",
         run_background_jobs=False,
     )
-    yield Terminal(env, settings, CliRunner())
+    terminal = Terminal(env, settings, CliRunner())
+    upgraded = terminal.run("db", "upgrade")  # what `serve` or an operator does first
+    assert upgraded.exit_code == 0, upgraded.output
+    yield terminal
     cli_services.cache_clear()
 
 
@@ -262,3 +269,73 @@ def test_api_keys_and_signing_keys_have_their_own_groups_and_the_old_one_still_w
     commands = terminal.run("--help").output
     assert "api-keys" in commands and "signing-keys" in commands
     assert " keys " not in commands.replace("-keys ", "")
+
+
+def test_a_command_on_a_database_nobody_upgraded_says_to_run_db_upgrade_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path}/fresh.db"
+    env = {
+        "INTELGRAPH_DATABASE_URL": database_url,
+        "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
+        "INTELGRAPH_OPERATOR_KEY": "igo_cli_test_operator_key",
+        "INTELGRAPH_RUN_BACKGROUND_JOBS": "false",
+    }
+    try:
+        listed = CliRunner().invoke(cli, ["tenant", "list"], env=env)
+        usage = CliRunner().invoke(cli, ["signing-keys", "list"], env=env)
+    finally:
+        cli_services.cache_clear()
+
+    for refused in (listed, usage):
+        assert refused.exit_code == 1
+        assert "SCHEMA_BEHIND" in refused.output and "intelgraph db upgrade" in flat(refused.output)
+    engine = create_engine(database_url)
+    try:
+        assert inspect(engine).get_table_names() == []  # no migration, no key, no catalogue
+    finally:
+        engine.dispose()
+
+
+def test_commands_after_the_first_start_write_nothing_they_were_not_asked_to(
+    terminal: Terminal,
+) -> None:
+    engine = create_engine(terminal.settings.database_url)
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+            keys_before = conn.execute(text("SELECT count(*) FROM signing_keys")).scalar_one()
+        for command in (["tenant", "list"], ["signing-keys", "list"], ["jobs", "list"]):
+            done = terminal.run(*command)
+            assert done.exit_code == 0, done.output
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == before
+            keys_after = conn.execute(text("SELECT count(*) FROM signing_keys")).scalar_one()
+        assert keys_after == keys_before
+    finally:
+        engine.dispose()
+
+
+def test_an_override_from_the_terminal_is_audited_under_the_person_who_made_it(
+    terminal: Terminal,
+) -> None:
+    created = terminal.create_tenant("acme")
+    made = terminal.run(
+        "tenant", "override", "acme", "--limit", "api_rpm", "--value", "8000",
+        "--reason", "launch week", "--actor", "alice",
+    )  # fmt: skip
+    refused = terminal.run(
+        "tenant", "override", "acme", "--limit", "api_rpm", "--value", "9000"
+    )  # no reason
+
+    assert made.exit_code == 0, made.output
+    assert refused.exit_code == 1 and "VALIDATION" in refused.output
+    services = terminal.services()
+    try:
+        records = audit.list_records(services.engine, created["tenant"]["id"], 100)
+        limits = services.entitlements.effective_limits(created["tenant"]["id"])
+    finally:
+        services.engine.dispose()
+    (override,) = [r for r in records if r.action == "quota.override"]
+    assert override.actor == "cli:alice" and override.reason == "launch week"
+    assert limits.limits[LimitName.API_RPM].value == 8000

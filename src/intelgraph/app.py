@@ -40,6 +40,8 @@ from intelgraph.api.off_loop import OffLoopRunner
 from intelgraph.api.reference_http import DOCS_PATH, OPENAPI_PATH, ApiReference
 from intelgraph.api.schemas import build_schemas
 from intelgraph.api.tenant_concurrency import TenantConcurrency
+from intelgraph.audit.log import AuditLog
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.billing.adapters import AdapterConfig, build_adapters
 from intelgraph.billing.customers import BillingCustomers
 from intelgraph.billing.exports import UsageExporter
@@ -48,7 +50,11 @@ from intelgraph.billing.reconcile import Reconciler
 from intelgraph.billing.toggles import BillingToggles
 from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring
-from intelgraph.edgecache.factory import create_edge_cache
+from intelgraph.edgecache.backend import CacheBackend
+from intelgraph.edgecache.epochs import TenantEpochs
+from intelgraph.edgecache.hooks import PurgeHooks
+from intelgraph.edgecache.memory import MemoryCacheBackend
+from intelgraph.edgecache.redis_backend import RedisCacheBackend
 from intelgraph.edgecache.service import EdgeCache
 from intelgraph.er.service import EntityResolutionService
 from intelgraph.gateway.authn import JWKS_PATH, AuthenticationMiddleware, PrincipalCache
@@ -61,6 +67,7 @@ from intelgraph.gateway.request_log import RequestLogMiddleware, request_id_of
 from intelgraph.gateway.storable_url import StorableUrlMiddleware
 from intelgraph.gateway.versioning import VersioningMiddleware
 from intelgraph.graph.pagerank_worker import PagerankProcessRunner
+from intelgraph.graph.repository import start_provenance_chain
 from intelgraph.graph.service import GraphService
 from intelgraph.http.graphql_request import GRAPHQL_RESPONSE
 from intelgraph.http.responses import JSONResponse, error_response
@@ -75,20 +82,20 @@ from intelgraph.kernel.errors import (
     VALIDATION,
     IntelGraphError,
 )
-from intelgraph.kernel.private_files import tighten_tree
 from intelgraph.metering.ledger import LedgerFlusher
 from intelgraph.metering.meters import UsageMeters
 from intelgraph.metering.service import MeteringService
 from intelgraph.obs.gc_pauses import GcPauseMeter, freeze_startup_heap
 from intelgraph.obs.metrics import Metrics
 from intelgraph.persisted.registry import PersistedQueryCaps, PersistedQueryRegistry
+from intelgraph.persisted.safelist import Safelist
 from intelgraph.policy.engine import PolicyEngine
-from intelgraph.quotas import CachedLimits, QuotaEngine, create_quota_engine
+from intelgraph.quotas import CachedLimits, QuotaEngine, memory_quota_engine, redis_quota_engine
 from intelgraph.settings import Settings
-from intelgraph.store import migrate
 from intelgraph.store.engine import WalCheckpointer, create_store_engine
 from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.operator import OperatorKey, load_operator_key
+from intelgraph.tenants.operators import OperatorService
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
 from intelgraph.web.assets import STATIC_PREFIX, static_files
@@ -106,6 +113,7 @@ class Services:
     policy: PolicyEngine
     operator_key: OperatorKey
     tenants: TenantService
+    operators: OperatorService  # named operators' keys (ADR 023)
     entitlements: EntitlementService
     graph: GraphService
     metrics: Metrics
@@ -126,21 +134,27 @@ class Services:
     outbox: BillingOutbox
     edge_cache: EdgeCache
     checkpointer: WalCheckpointer
+    audit_log: AuditLog
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
-    """Wire the services for ``settings``; migrates the database to the newest schema."""
+    """Wire the services for ``settings``: no database writes (``bootstrap`` does those)."""
     clock = clock or SystemClock()
-    tighten_tree(settings.data_dir)  # an install from before files were made private
     engine = create_store_engine(settings.database_url)
-    migrate.upgrade_if_behind(engine)
     policy = PolicyEngine()
     operator_key = load_operator_key(settings.operator_key, settings.data_dir)
     metrics = Metrics()
     meters = UsageMeters(metrics, clock)
-    entitlements = EntitlementService(engine, clock)
-    entitlements.sync_catalog()
-    tenants = TenantService(engine, clock, operator_key, entitlements)
+    entitlements = EntitlementService(engine, clock, policy)
+    # A new tenant's graph starts its provenance chain in the create transaction.
+    tenants = TenantService(
+        engine,
+        clock,
+        operator_key,
+        entitlements,
+        policy,
+        on_tenant_created=[start_provenance_chain],
+    )
     graph = GraphService(
         engine,
         clock,
@@ -160,7 +174,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         on_stop=pagerank_runner.close,
     )
     graph.on_ingested(pagerank_jobs.poke)
-    platform = PlatformSettings(engine, clock)
+    platform = PlatformSettings(engine, clock, policy)
     er = EntityResolutionService(engine, clock, policy, metrics, platform)
     graph.on_ingested(er.resolution.on_ingested)
     # One thread per job; daily jobs catch up on missed days (jobs/catch_up.py) under a
@@ -173,44 +187,49 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     )
     scheduler.every("er.gauges", 300, er.drift.refresh_gauges)
     scheduler.every("er.sweep", 60, er.resolution.sweep_unresolved)
-    quotas = create_quota_engine(clock, metrics, settings.redis_url)
+    # Shared state: Redis when configured (replicas share budgets and entries), else memory.
+    quotas = (
+        redis_quota_engine(clock, metrics, settings.redis_url)
+        if settings.redis_url
+        else memory_quota_engine(clock, metrics)
+    )
     limits = CachedLimits(entitlements.effective_limits, clock, ttl_seconds=5.0)
     entitlements.on_limits_changed(limits.invalidate)
     persisted_queries = PersistedQueryRegistry(
         engine,
         clock,
+        policy,
         PersistedQueryCaps(settings.persisted_max_operations, settings.persisted_max_bytes),
     )
-    persisted_queries.load_manifest()
-    edge_cache = create_edge_cache(settings, engine, clock, persisted_queries, policy, metrics)
+    edge_cache = build_edge_cache(settings, engine, clock, persisted_queries, policy, metrics)
     # Purged before the write is acknowledged; PageRank purges its graph-derived operations.
     graph.on_reads_changed(edge_cache.purge_entities)
     graph.on_analytics_recomputed(edge_cache.purge_graph_derived)
     cipher = FieldCipher(load_master_key(settings.master_key, settings.data_dir))
-    keyring = Keyring(engine, clock, cipher)
+    keyring = Keyring(engine, clock, cipher, policy)
     if settings.signing_key_grace_days is not None:
         log.warning(
             "INTELGRAPH_SIGNING_KEY_GRACE_DAYS is deprecated and ignored: a rotated signing "
             "key verifies until `intelgraph signing-keys retire KID --reason ...`"
         )
-    keyring.ensure_active()
-    exports = UsageExporter(engine, clock, keyring, settings.usage_export_dir)
+    exports = UsageExporter(engine, clock, keyring, settings.usage_export_dir, policy)
     # Shortly after midnight UTC, the day that just ended, and every day missed before it;
     # one replica (the scheduler's job lock). Exporting a day again rewrites the same rows.
     scheduler.daily(
         "billing.usage_export",
         time(0, 5),
-        functools.partial(exports.export, actor="system:scheduler"),
+        exports.run_scheduled,
     )
     reconciler = Reconciler(
         engine,
         clock,
-        MeteringService(engine),
+        MeteringService(engine, policy),
         metrics,
         export_dir=settings.usage_export_dir,
         adapter_names=settings.billing_adapter_names,
         prometheus_url=settings.prometheus_url,
         tenant_ids=lambda: [tenant.id for tenant in tenants.list_tenants()],
+        policy=policy,
     )
     # After the export (00:05) and the adapters' first pushes; a day waits for its export.
     scheduler.daily(
@@ -220,10 +239,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         after="billing.usage_export",
     )
     scheduler.every("billing.recon_gauges", 60, reconciler.refresh_gauges)
-    outbox = build_outbox(settings, engine, clock, tenants, metrics)
-    exports.on_exported(outbox.enqueue)  # every export (scheduled, CLI, backfill) is queued
+    outbox = build_outbox(settings, engine, clock, tenants, policy, metrics)
+    # Every export (scheduled, CLI, backfill) is queued for the billing adapters.
+    exports.on_exported(outbox.enqueue_exported)
     # Claims are per delivery (SKIP LOCKED), so every replica may push: no job lock needed.
-    scheduler.every("billing.push", settings.billing_push_interval_seconds, outbox.push)
+    scheduler.every("billing.push", settings.billing_push_interval_seconds, outbox.run_scheduled)
     return Services(
         settings=settings,
         engine=engine,
@@ -231,12 +251,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         policy=policy,
         operator_key=operator_key,
         tenants=tenants,
+        operators=OperatorService(UnitOfWorkFactory(engine, clock), policy),
         entitlements=entitlements,
         graph=graph,
         metrics=metrics,
         pagerank_jobs=pagerank_jobs,
         scheduler=scheduler,
-        jobs=JobsService(engine, clock, scheduler.jobs),
+        jobs=JobsService(engine, clock, policy, scheduler.jobs),
         platform=platform,
         persisted_queries=persisted_queries,
         keyring=keyring,
@@ -244,7 +265,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         limits=limits,
         meters=meters,
         ledger=LedgerFlusher(engine, meters, metrics),
-        metering=MeteringService(engine),
+        metering=MeteringService(engine, policy),
+        audit_log=AuditLog(engine, policy),
         er=er,
         exports=exports,
         reconciler=reconciler,
@@ -254,11 +276,54 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     )
 
 
+def build_edge_cache(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    registry: PersistedQueryRegistry,
+    policy: PolicyEngine,
+    metrics: Metrics,
+) -> EdgeCache:
+    """The edge cache on Redis when a cache (or shared) Redis URL is set, else in memory.
+
+    Nothing connects here: a Redis that is down shows up as bypassed requests.
+    """
+    redis_url = settings.cache_redis_url or settings.redis_url
+    backend: CacheBackend
+    if redis_url:
+        backend = RedisCacheBackend(redis_url, timeout_seconds=settings.cache_redis_timeout_seconds)
+    else:
+        backend = MemoryCacheBackend(
+            settings.cache_tenant_max_bytes,
+            clock,
+            on_bytes=lambda tenant, held: metrics.cache_bytes.labels(tenant).set(held),
+        )
+    safelist = Safelist(engine, clock, registry, policy)
+    hooks = PurgeHooks(
+        [url.strip() for url in settings.cache_purge_hooks.split(",") if url.strip()],
+        on_error=metrics.cache_purge_hook_errors.inc,
+    )
+    return EdgeCache(
+        backend,
+        safelist,
+        registry,
+        policy,
+        engine,
+        clock,
+        metrics,
+        hooks,
+        TenantEpochs(engine, clock, settings.cache_epoch_seconds),
+        is_enabled=settings.cache_enabled,
+        stale_seconds=settings.cache_stale_seconds,
+    )
+
+
 def build_outbox(
     settings: Settings,
     engine: Engine,
     clock: Clock,
     tenants: TenantService,
+    authz: PolicyEngine,
     metrics: Metrics | None = None,
 ) -> BillingOutbox:
     """The billing outbox with the adapters INTELGRAPH_BILLING_ADAPTERS enables."""
@@ -287,10 +352,11 @@ def build_outbox(
         engine,
         clock,
         adapters,
-        BillingToggles(engine, clock),
-        BillingCustomers(engine, clock),
+        BillingToggles(engine, clock, authz),
+        BillingCustomers(engine, clock, authz),
         lambda: {tenant.id for tenant in tenants.list_tenants() if tenant.is_sandbox},
         policy,
+        authz=authz,
         on_outcome=(
             (lambda adapter, outcome: deliveries.labels(adapter, outcome).inc())
             if deliveries is not None
@@ -337,13 +403,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         off_loop=off_loop,
     )
     health = HealthApi(services.engine, services.metrics)
-    admin = AdminApi(
-        services.tenants,
-        services.entitlements,
-        services.policy,
-        services.engine,
-        services.metering,
-    )
+    admin = AdminApi(services.tenants, services.entitlements, services.audit_log, services.metering)
     reference = ApiReference()  # /openapi.json and /docs, from these routes
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
@@ -364,15 +424,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             methods=["POST"],
         ),
         *admin.routes(),
-        *BillingApi(services.exports, services.policy).routes(),
+        *BillingApi(services.exports).routes(),
         *EntityResolutionApi(services.er).routes(),
-        *EdgeCacheApi(services.edge_cache, services.tenants, services.policy).routes(),
+        *EdgeCacheApi(services.edge_cache, services.tenants).routes(),
         *EvolutionApi(
             services.persisted_queries,
             executors["1.1"].schema,
             services.tenants,
             services.platform,
-            services.policy,
         ).routes(),
     ]
 

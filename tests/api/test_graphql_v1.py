@@ -13,7 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import PG_ADMIN_URL, Harness, edge, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 
 ENTITY_FIELDS = "id externalId type label attributes confidence degree createdAt updatedAt"
@@ -548,7 +549,7 @@ def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(harness: Harnes
 
 def test_a_query_too_deep_for_a_stricter_limit_is_refused(settings: Settings) -> None:
     strict = settings.model_copy(update={"graphql_max_depth": 3})
-    services = build_services(strict)
+    services = start_services(strict)
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     with TestClient(create_app(services=services)) as client:
         created = client.post(
@@ -741,7 +742,7 @@ def test_search_prefixes_ending_in_z_or_9_work_under_a_linguistic_collation(
         operator_key="igo_test_operator_key",
         run_background_jobs=False,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     with TestClient(create_app(services=services)) as client:
         created = client.post(

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from conftest import NDJSON, Harness, TenantHandle, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.http.body import INFLATE_STEP, GzipInflater, read_limited
 from intelgraph.kernel.errors import IntelGraphError
 from intelgraph.settings import Settings
@@ -37,7 +38,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         run_background_jobs=False,
         max_ingest_bytes=LIMIT,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 

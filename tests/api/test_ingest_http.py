@@ -11,7 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import NDJSON, Harness, TenantHandle, edge, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.settings import Settings
 
@@ -259,7 +260,7 @@ def test_the_other_ndjson_media_types_are_accepted(harness: Harness, media_type:
 @pytest.fixture
 def small_body_app(settings: Settings) -> Iterator[tuple[TestClient, Any, TenantHandle]]:
     """An app whose ingest limit is 300 bytes, with one tenant."""
-    services = build_services(settings.model_copy(update={"max_ingest_bytes": 300}))
+    services = start_services(settings.model_copy(update={"max_ingest_bytes": 300}))
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     slug = f"small-{secrets.token_hex(4)}"
     with TestClient(create_app(services=services)) as client:
@@ -413,7 +414,7 @@ def test_a_refused_batch_does_not_burn_its_idempotency_key(harness: Harness) -> 
 
 def test_an_idempotency_key_is_forgotten_after_its_ttl(settings: Settings) -> None:
     clock = ManualClock()
-    services = build_services(
+    services = start_services(
         settings.model_copy(update={"idempotency_ttl_seconds": 3600}), clock=clock
     )
     with TestClient(create_app(services=services)) as client:

@@ -26,7 +26,8 @@ from starlette.routing import BaseRoute
 from intelgraph.api.openapi import undocumented_routes
 from intelgraph.api.rest_models import OPERATIONS
 from intelgraph.api.rest_models.ingest import NDJSON_TYPES
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.kernel import errors as taxonomy
 from intelgraph.kernel.errors import ErrorCode
 from intelgraph.settings import Settings
@@ -84,7 +85,7 @@ def live_api(
         operator_key=OPERATOR_KEY,
         run_background_jobs=False,
     )
-    app = create_app(services=build_services(app_settings))
+    app = create_app(services=start_services(app_settings))
     with uvicorn_server(app) as base_url:
         tenant, key = _new_tenant(base_url)
         operator_tenant, _ = _new_tenant(base_url)

@@ -26,7 +26,8 @@ from intelgraph.api.limits import (
     parse_document,
 )
 from intelgraph.api.schemas import build_schemas
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.errors import IntelGraphError
@@ -305,7 +306,7 @@ def roomy_app(
     request: pytest.FixtureRequest, settings: Settings
 ) -> Iterator[tuple[TestClient, str]]:
     """An app whose earlier limits are raised (``request.param``), with a tenant's admin key."""
-    services = build_services(settings.model_copy(update=request.param))
+    services = start_services(settings.model_copy(update=request.param))
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     with TestClient(create_app(services=services)) as client:
         created = client.post(
@@ -427,6 +428,7 @@ def test_the_cli_switches_introspection_off(tmp_path: Any) -> None:
         finally:
             cli_services.cache_clear()
 
+    assert run("db", "upgrade").exit_code == 0  # what `serve` or an operator does first
     assert run("tenant", "create", "--name", "Closed", "--slug", "closed").exit_code == 0
     result = run("tenant", "api", "closed", "--no-introspection")
     assert result.exit_code == 0, result.output

@@ -22,7 +22,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 from live_servers import uvicorn_server
 
@@ -52,7 +53,7 @@ def make_harness(database_url: str, tmp_path: Path) -> Iterator[MakeHarness]:
                 run_background_jobs=False,
                 **overrides,
             )
-            services = build_services(settings)
+            services = start_services(settings)
             client = stack.enter_context(TestClient(create_app(services=services)))
             return Harness(client, services, OPERATOR)
 
@@ -310,7 +311,7 @@ def test_a_client_that_disconnects_cancels_its_query(
         graphql_timeout_seconds=600.0,  # only the disconnect can stop it within the test
         graphql_tenant_concurrency=1,  # the tenant's next request waits until the work ends
     )
-    app = create_app(services=build_services(settings))
+    app = create_app(services=start_services(settings))
     endless = EndlessSearch(most=10**9)
     patch_resolver(monkeypatch, app, "Query", "searchEntities", endless)
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from intelgraph.app import Services, build_services, create_app
+from intelgraph.app import Services, create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 from js_clients import run_node
 from live_servers import uvicorn_server
@@ -80,7 +81,7 @@ def billed_api_calls(services: Services, tenant_id: str) -> int:
 
 @pytest.fixture
 def live(settings: Settings) -> tuple[Services, str]:
-    return build_services(settings), settings.operator_key or ""
+    return start_services(settings), settings.operator_key or ""
 
 
 def test_apollo_stops_sending_hashes_to_a_tenant_with_apq_off_and_pays_once(

@@ -187,7 +187,7 @@ def test_concurrent_registrations_never_overshoot_the_cap(harness: Harness) -> N
     def one(n: int) -> None:
         start.wait()
         try:
-            registry.register(tenant.id, query(n), origin="apq")
+            registry.register_served(tenant.id, query(n), origin="apq")
             outcomes.append("stored")
         except IntelGraphError as err:
             outcomes.append(err.code)

@@ -24,19 +24,22 @@ from securesystemslib.signer import SSlibKey
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from intelgraph.app import Services, build_services, create_app
+from intelgraph.app import Services, create_app
 from intelgraph.audit.service import list_records
 from intelgraph.billing.exports import ExportResult
 from intelgraph.billing.verify import JwksKeys, ProblemKind, verify_export
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.clock import ManualClock
+from intelgraph.kernel.tenancy import local_operator
 
 from .export_support import export_settings
 
 DAY = date(2026, 3, 9)
 DAY_START = datetime(2026, 3, 9, tzinfo=UTC)
 OPERATOR_KEY = "igo_lifecycle_test_operator_key"
+OPERATOR = local_operator("test")  # the person at the CLI: a platform-admin
 JWKS_PATH = "/.well-known/intelgraph/jwks.json"
 TWO_YEARS = timedelta(days=2 * 365).total_seconds()
 # Nothing listens here: a command that needs the database fails.
@@ -52,12 +55,12 @@ class LifecycleApp:
 
     def export(self) -> ExportResult:
         self.services.tenants.create_tenant(
-            name="Lifecycle", slug=f"l-{secrets.token_hex(4)}", plan="standard"
+            OPERATOR, name="Lifecycle", slug=f"l-{secrets.token_hex(4)}", plan="standard"
         )
         self.clock.advance(
             (DAY_START + timedelta(days=1, minutes=30) - self.clock.now()).total_seconds()
         )
-        return self.services.exports.export(DAY)
+        return self.services.exports.export(DAY, OPERATOR)
 
     def served_jwks(self) -> dict[str, Any]:
         response = self.client.get(JWKS_PATH)
@@ -83,7 +86,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LifecycleApp
     )
     settings, env = export_settings(url, tmp_path, OPERATOR_KEY)
     clock = ManualClock(DAY_START + timedelta(hours=8))
-    services = build_services(settings, clock=clock)
+    services = start_services(settings, clock=clock)
     with TestClient(create_app(services=services)) as client:
         yield LifecycleApp(client, services, clock, env)
     services.engine.dispose()
@@ -98,7 +101,7 @@ def one_line(output: str) -> str:
 
 def test_an_export_verifies_two_years_after_its_key_was_rotated(app: LifecycleApp) -> None:
     result = app.export()
-    new_kid = app.services.keyring.rotate(actor="op", reason="scheduled")
+    new_kid = app.services.keyring.rotate(principal=OPERATOR, reason="scheduled")
     app.clock.advance(TWO_YEARS)
 
     by_ring = verify_export(result.directory, app.services.keyring)
@@ -116,7 +119,7 @@ def test_an_auditor_verifies_offline_with_a_jwks_saved_years_later(
     app: LifecycleApp, tmp_path: Path
 ) -> None:
     result = app.export()
-    app.services.keyring.rotate(actor="op", reason="scheduled")
+    app.services.keyring.rotate(principal=OPERATOR, reason="scheduled")
     app.clock.advance(TWO_YEARS)
     saved = tmp_path / "auditor" / "jwks.json"
     saved.parent.mkdir()
@@ -161,7 +164,7 @@ def test_retire_compromised_stops_verification_with_a_clear_message_and_is_audit
     app: LifecycleApp,
 ) -> None:
     result = app.export()
-    app.services.keyring.rotate(actor="op", reason="scheduled")
+    app.services.keyring.rotate(principal=OPERATOR, reason="scheduled")
 
     retired = app.cli("keys", "retire", result.kid, "--reason", "compromised")
     failed = app.cli("export", "verify", str(result.directory))
@@ -178,7 +181,7 @@ def test_retire_compromised_stops_verification_with_a_clear_message_and_is_audit
 
 def test_retire_without_a_reason_is_refused(app: LifecycleApp) -> None:
     result = app.export()
-    app.services.keyring.rotate(actor="op")
+    app.services.keyring.rotate(principal=OPERATOR)
 
     refused = app.cli("keys", "retire", result.kid)
 
@@ -188,7 +191,7 @@ def test_retire_without_a_reason_is_refused(app: LifecycleApp) -> None:
 
 def test_keys_list_shows_a_rotated_key_with_its_rotation_time(app: LifecycleApp) -> None:
     result = app.export()
-    app.services.keyring.rotate(actor="op")
+    app.services.keyring.rotate(principal=OPERATOR)
 
     listed = app.cli("keys", "list")
 

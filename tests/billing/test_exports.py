@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,15 +24,17 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from intelgraph.app import Services, build_services, create_app
+from intelgraph.app import Services, create_app
 from intelgraph.billing import exports as exports_module
 from intelgraph.billing.exports import ExportResult
 from intelgraph.billing.usage_rows import EXPORT_COLUMNS, UsageExportRow
 from intelgraph.billing.verify import JwksKeys, ProblemKind, verify_export
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import Principal, local_operator
 from intelgraph.metering.ledger import add_usage
 from intelgraph.metering.meters import UsageRow
 from intelgraph.settings import Settings
@@ -44,6 +46,7 @@ DAY = date(2026, 3, 9)
 DAY_START = datetime(2026, 3, 9, tzinfo=UTC)
 NEXT_DAY = DAY_START + timedelta(days=1)
 OPERATOR_KEY = "igo_export_test_operator_key"
+OPERATOR = local_operator("test")  # the person at the CLI: a platform-admin
 CSV = "usage-2026-03-09.csv"
 PARQUET = "usage-2026-03-09.parquet"
 
@@ -64,7 +67,7 @@ class ExportsApp:
 
     def tenant(self, plan: str = "standard") -> Tenant:
         tenant, _ = self.services.tenants.create_tenant(
-            name="Export test", slug=f"x-{secrets.token_hex(4)}", plan=plan
+            OPERATOR, name="Export test", slug=f"x-{secrets.token_hex(4)}", plan=plan
         )
         return tenant
 
@@ -77,7 +80,7 @@ class ExportsApp:
         self.clock.advance((NEXT_DAY + timedelta(minutes=30) - self.clock.now()).total_seconds())
 
     def export(self) -> ExportResult:
-        return self.services.exports.export(DAY)
+        return self.services.exports.export(DAY, OPERATOR)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,7 +94,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExportsApp]:
     )
     settings, env = export_settings(url, tmp_path, OPERATOR_KEY)
     clock = ManualClock(DAY_START + timedelta(hours=8))
-    services = build_services(settings, clock=clock)
+    services = start_services(settings, clock=clock)
     with TestClient(create_app(services=services)) as client:
         yield ExportsApp(client, services, clock, settings, env)
     services.engine.dispose()
@@ -201,15 +204,13 @@ def test_egress_is_decimal_gigabytes_with_six_decimals_and_the_parquet_types_are
 def test_the_plan_is_the_one_in_effect_at_the_end_of_the_day(app: ExportsApp) -> None:
     upgraded_during, upgraded_after, unchanged = app.tenant(), app.tenant(), app.tenant("starter")
     app.clock.advance(3600)
-    app.services.entitlements.change_plan(
-        upgraded_during.id, "premium", actor="op", reason="upgrade"
-    )
+    app.services.entitlements.change_plan(OPERATOR, upgraded_during.id, "premium", reason="upgrade")
     app.close_the_day()
     app.services.entitlements.change_plan(
-        upgraded_during.id, "enterprise", actor="op", reason="upgrade again"
+        OPERATOR, upgraded_during.id, "enterprise", reason="upgrade again"
     )
     app.services.entitlements.change_plan(
-        upgraded_after.id, "enterprise", actor="op", reason="next day"
+        OPERATOR, upgraded_after.id, "enterprise", reason="next day"
     )
 
     rows = csv_rows_by_tenant(app.export().directory / CSV)
@@ -222,19 +223,19 @@ def test_the_plan_is_the_one_in_effect_at_the_end_of_the_day(app: ExportsApp) ->
 def test_overrides_in_effect_at_the_end_of_the_day_are_canonical_json(app: ExportsApp) -> None:
     plain, overridden, expired, removed_after = (app.tenant() for _ in range(4))
     entitlements = app.services.entitlements
-    entitlements.set_override(overridden.id, "ingest_eps", 5000, actor="op", reason="launch")
-    entitlements.set_override(overridden.id, "api_rpm", 8000, actor="op", reason="launch")
+    entitlements.set_override(OPERATOR, overridden.id, "ingest_eps", 5000, reason="launch")
+    entitlements.set_override(OPERATOR, overridden.id, "api_rpm", 8000, reason="launch")
     entitlements.set_override(
+        OPERATOR,
         expired.id,
         "api_rpm",
         9000,
-        actor="op",
         reason="one afternoon",
         expires_at=DAY_START + timedelta(hours=16),
     )
-    entitlements.set_override(removed_after.id, "egress_gb_day", 70, actor="op", reason="trial")
+    entitlements.set_override(OPERATOR, removed_after.id, "egress_gb_day", 70, reason="trial")
     app.close_the_day()
-    entitlements.remove_override(removed_after.id, "egress_gb_day", actor="op", reason="over")
+    entitlements.remove_override(OPERATOR, removed_after.id, "egress_gb_day", reason="over")
 
     rows = csv_rows_by_tenant(app.export().directory / CSV)
 
@@ -247,7 +248,7 @@ def test_overrides_in_effect_at_the_end_of_the_day_are_canonical_json(app: Expor
 def test_a_day_that_has_not_ended_is_refused(app: ExportsApp) -> None:
     app.tenant()
     with pytest.raises(IntelGraphError) as refused:
-        app.services.exports.rows_for(DAY)
+        app.services.exports.rows_for(DAY, OPERATOR)
     assert refused.value.code == "VALIDATION" and "has not ended" in refused.value.message
     assert not app.settings.usage_export_dir.exists()
 
@@ -367,8 +368,8 @@ def test_an_export_signed_by_a_retired_key_names_the_kid(app: ExportsApp) -> Non
     app.close_the_day()
     result = app.export()
     keyring = app.services.keyring
-    keyring.rotate(actor="op", reason="scheduled")
-    keyring.retire(result.kid, actor="op", reason="compromised")
+    keyring.rotate(principal=OPERATOR, reason="scheduled")
+    keyring.retire(result.kid, principal=OPERATOR, reason="compromised")
 
     problem = verify_export(result.directory, keyring).problem
 
@@ -384,7 +385,7 @@ def test_rotation_between_export_and_verify_still_verifies_with_the_verify_only_
     app.tenant()
     app.close_the_day()
     result = app.export()
-    new_kid = app.services.keyring.rotate(actor="op", reason="scheduled")
+    new_kid = app.services.keyring.rotate(principal=OPERATOR, reason="scheduled")
 
     by_ring = verify_export(result.directory, app.services.keyring)
     by_jwks = verify_export(result.directory, JwksKeys.from_document(app.services.keyring.jwks()))
@@ -423,11 +424,12 @@ def test_a_crash_before_the_rename_leaves_no_export_that_looks_complete(
     crash = (
         "import os, sys\n"
         "from datetime import date\n"
-        "from intelgraph.app import build_services\n"
+        "from intelgraph.bootstrap import start_services\n"
         "from intelgraph.billing import exports\n"
+        "from intelgraph.kernel.tenancy import local_operator\n"
         "from intelgraph.settings import Settings\n"
         "exports.publish = lambda staging, final: os._exit(17)\n"
-        "build_services(Settings()).exports.export(date(2026, 3, 9))\n"
+        "start_services(Settings()).exports.export(date(2026, 3, 9), local_operator('test'))\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", crash], env=_child_env(app), capture_output=True, timeout=120
@@ -438,7 +440,7 @@ def test_a_crash_before_the_rename_leaves_no_export_that_looks_complete(
     leftovers = [p.name for p in export_dir.iterdir()]
     assert leftovers and all(name.startswith(".2026-03-09.tmp-") for name in leftovers)
     assert not (export_dir / "2026-03-09").exists()
-    assert app.services.exports.list_exports() == []
+    assert app.services.exports.list_exports(OPERATOR) == []
     response = app.client.get(f"/v1/admin/exports/2026-03-09/{CSV}", headers=app.operator)
     assert response.status_code == 404
 
@@ -486,7 +488,7 @@ def test_the_daily_job_does_nothing_while_another_replica_holds_its_lock(
         pytest.skip("SQLite has one process: there is no other replica to hold the lock")
     app.tenant()
     app.close_the_day()
-    other_replica = build_services(app.settings, clock=app.clock)
+    other_replica = start_services(app.settings, clock=app.clock)
     try:
         with other_replica.engine.begin() as conn:
             lock_id = _crc32("billing.usage_export")
@@ -547,7 +549,9 @@ def test_bad_download_requests_are_refused_with_a_taxonomy_code(
 
 
 def test_exports_are_for_the_operator_only(app: ExportsApp) -> None:
-    _, issued = app.services.tenants.create_tenant(name="Nosy", slug="nosy-co", plan="standard")
+    _, issued = app.services.tenants.create_tenant(
+        OPERATOR, name="Nosy", slug="nosy-co", plan="standard"
+    )
     app.close_the_day()
     app.export()
     tenant_admin = {"Authorization": f"Bearer {issued.plaintext}"}
@@ -556,6 +560,46 @@ def test_exports_are_for_the_operator_only(app: ExportsApp) -> None:
         assert app.client.get(path).status_code == 401
         denied = app.client.get(path, headers=tenant_admin)
         assert denied.status_code == 403, denied.text
+
+
+def test_a_tenant_admin_calling_the_exporter_directly_is_refused_and_nothing_is_written(
+    app: ExportsApp,
+) -> None:
+    tenant = app.tenant()
+    app.close_the_day()
+    tenant_admin = Principal(tenant.id, "k-admin", "admin", ("admin",))
+
+    attempts: list[Callable[[], object]] = [
+        lambda: app.services.exports.export(DAY, tenant_admin),
+        lambda: app.services.exports.rows_for(DAY, tenant_admin),
+        lambda: app.services.exports.list_exports(tenant_admin),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntelGraphError) as refused:
+            attempt()
+        assert refused.value.code == "POLICY_DENIED"
+        assert "billing.admin" in refused.value.message
+    assert not app.settings.usage_export_dir.exists() or not any(
+        app.settings.usage_export_dir.iterdir()
+    )
+
+
+def test_a_billing_admin_operator_may_export_and_list_but_an_auditor_may_not(
+    app: ExportsApp,
+) -> None:
+    app.tenant()
+    app.close_the_day()
+    billing_admin = Principal(None, "k-bea", "bea", ("billing-admin",), is_operator=True)
+    auditor = Principal(None, "k-ann", "ann", ("auditor",), is_operator=True)
+
+    result = app.services.exports.export(DAY, billing_admin)
+
+    assert [e.day for e in app.services.exports.list_exports(billing_admin)] == [DAY]
+    assert app.services.exports.export_file(DAY.isoformat(), CSV, billing_admin).is_file()
+    assert result.row_count == 1
+    with pytest.raises(IntelGraphError) as refused:
+        app.services.exports.list_exports(auditor)
+    assert refused.value.code == "POLICY_DENIED"
 
 
 # --- CLI ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,15 +23,17 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from intelgraph.app import Services, build_outbox, build_services
+from intelgraph.app import Services, build_outbox
 from intelgraph.audit import service as audit
 from intelgraph.billing.adapters import BillingAdapter, Delivery, DeliveryOutcome
 from intelgraph.billing.outbox import BillingOutbox, delivery_id
 from intelgraph.billing.usage_rows import BILLED_METERS, UsageExportRow
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import Principal, local_operator
 from intelgraph.metering.ledger import add_usage
 from intelgraph.metering.meters import UsageRow
 from intelgraph.settings import Settings
@@ -53,6 +55,8 @@ LIVE = ("stripe", "openmeter", "webhook")
 ADAPTERS = (*LIVE, "file")
 OPERATOR_KEY = "igo_billing_outbox_test_key"
 BACKOFF_MAX = 60.0
+OPERATOR = local_operator("test")  # the person at the CLI: a platform-admin
+ANA = Principal(None, "k-ana", "ana", ("billing-admin",), is_operator=True)
 
 
 def billing_settings(
@@ -96,22 +100,22 @@ class Billing:
     def tenant(self, *, is_sandbox: bool = False, has_customer: bool = True) -> str:
         slug = f"b-{secrets.token_hex(4)}"
         tenant, _ = self.services.tenants.create_tenant(
-            name="Billing test", slug=slug, is_sandbox=is_sandbox
+            OPERATOR, name="Billing test", slug=slug, is_sandbox=is_sandbox
         )
         if has_customer:
-            self.outbox.set_customer(tenant.id, "stripe", f"cus_{tenant.id}", actor="test")
+            self.outbox.set_customer(tenant.id, "stripe", f"cus_{tenant.id}", principal=OPERATOR)
         return tenant.id
 
     def settle(self, max_rounds: int = 40) -> int:
         """Deliver and move the clock past every backoff until nothing is due; rounds used."""
         for rounds in range(1, max_rounds + 1):
-            if self.outbox.deliver_due(1000).claimed == 0:
+            if self.outbox.deliver_due(OPERATOR, 1000).claimed == 0:
                 return rounds
             self.clock.advance(BACKOFF_MAX + 5)
         raise AssertionError("the outbox never settled")
 
     def states(self, **filters: Any) -> Counter[str]:
-        return Counter(d.state for d in self.outbox.deliveries(**filters))
+        return Counter(d.state for d in self.outbox.deliveries(OPERATOR, **filters))
 
 
 def usage_row(
@@ -154,7 +158,7 @@ def billing(
     db_url: str, tmp_path: Path, clock: ManualClock, provider: FakeBillingProvider
 ) -> Iterator[Billing]:
     settings = billing_settings(db_url, tmp_path, provider)
-    services = build_services(settings, clock=clock)
+    services = start_services(settings, clock=clock)
     yield Billing(services, clock, provider, settings)
     services.outbox.close()
     services.engine.dispose()
@@ -165,8 +169,8 @@ def billing(
 
 def test_a_day_becomes_one_delivery_per_row_adapter_and_meter(billing: Billing) -> None:
     tenants = [billing.tenant(), billing.tenant()]
-    billing.outbox.enqueue(DAY, [usage_row(t) for t in tenants])
-    found = billing.outbox.deliveries()
+    billing.outbox.enqueue(DAY, [usage_row(t) for t in tenants], OPERATOR)
+    found = billing.outbox.deliveries(OPERATOR)
     assert len(found) == 2 * len(ADAPTERS) * len(BILLED_METERS)
     assert {d.delivery_id for d in found} == {
         delivery_id(t, DAY_START, m, a) for t in tenants for a in ADAPTERS for m in BILLED_METERS
@@ -178,23 +182,25 @@ def test_enqueueing_a_day_again_refreshes_unsent_values_and_keeps_sent_ones(
     billing: Billing,
 ) -> None:
     tenant = billing.tenant()
-    billing.outbox.set_toggle("stripe", is_on=False, actor="test", reason="hold stripe")
-    billing.outbox.enqueue(DAY, [usage_row(tenant, api_calls=100)])
+    billing.outbox.set_toggle("stripe", is_on=False, principal=OPERATOR, reason="hold stripe")
+    billing.outbox.enqueue(DAY, [usage_row(tenant, api_calls=100)], OPERATOR)
     billing.settle()
-    billing.outbox.enqueue(DAY, [usage_row(tenant, api_calls=999)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant, api_calls=999)], OPERATOR)
     api_calls = {
-        d.adapter: d for d in billing.outbox.deliveries(tenant_id=tenant) if d.meter == "api_calls"
+        d.adapter: d
+        for d in billing.outbox.deliveries(OPERATOR, tenant_id=tenant)
+        if d.meter == "api_calls"
     }
-    assert len(billing.outbox.deliveries()) == len(ADAPTERS) * len(BILLED_METERS)
+    assert len(billing.outbox.deliveries(OPERATOR)) == len(ADAPTERS) * len(BILLED_METERS)
     assert api_calls["stripe"].state == "pending" and api_calls["stripe"].value == 999
     assert api_calls["webhook"].state == "sent" and api_calls["webhook"].value == 100
 
 
 def test_sandbox_tenants_are_only_written_to_the_file_adapter(billing: Billing) -> None:
     sandbox = billing.tenant(is_sandbox=True)
-    billing.outbox.enqueue(DAY, [usage_row(sandbox)])
+    billing.outbox.enqueue(DAY, [usage_row(sandbox)], OPERATOR)
     billing.settle()
-    assert {d.adapter for d in billing.outbox.deliveries(tenant_id=sandbox)} == {"file"}
+    assert {d.adapter for d in billing.outbox.deliveries(OPERATOR, tenant_id=sandbox)} == {"file"}
     assert billing.provider.requests == Counter()
     assert billing.states(tenant_id=sandbox) == Counter(sent=3)
 
@@ -204,11 +210,11 @@ def test_sandbox_tenants_are_only_written_to_the_file_adapter(billing: Billing) 
 
 def test_every_delivery_reaches_its_provider_with_a_receipt(billing: Billing) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant, egress="1.234567")])
+    billing.outbox.enqueue(DAY, [usage_row(tenant, egress="1.234567")], OPERATOR)
     billing.settle()
     assert billing.states() == Counter(sent=len(ADAPTERS) * len(BILLED_METERS))
     billed = billing.provider.billed
-    for d in billing.outbox.deliveries(tenant_id=tenant):
+    for d in billing.outbox.deliveries(OPERATOR, tenant_id=tenant):
         assert d.receipt is not None and d.receipt["value"] == f"{d.value.normalize():f}"
         if d.adapter in LIVE:
             assert billed[d.delivery_id].value == d.value
@@ -222,15 +228,15 @@ def test_a_tenant_without_a_stripe_customer_waits_with_the_command_that_fixes_it
     billing: Billing,
 ) -> None:
     tenant = billing.tenant(has_customer=False)
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.settle()
-    [waiting] = {d.last_error for d in billing.outbox.deliveries(adapter="stripe")}
+    [waiting] = {d.last_error for d in billing.outbox.deliveries(OPERATOR, adapter="stripe")}
     assert waiting is not None
     assert f"intelgraph billing customer set {tenant} --adapter stripe --id" in waiting
     assert billing.states(adapter="stripe") == Counter(pending=3)
     assert billing.provider.billed_by("stripe") == {}
 
-    assert billing.outbox.set_customer(tenant, "stripe", "cus_late", actor="test") == 3
+    assert billing.outbox.set_customer(tenant, "stripe", "cus_late", principal=OPERATOR) == 3
     billing.settle()
     assert billing.states(adapter="stripe") == Counter(sent=3)
     assert {b.usage[0] for b in billing.provider.billed_by("stripe").values()} == {"cus_late"}
@@ -238,16 +244,16 @@ def test_a_tenant_without_a_stripe_customer_waits_with_the_command_that_fixes_it
 
 def test_retry_after_from_the_provider_is_honoured(billing: Billing) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.provider.set_faults(Faults(throttle=1.0, retry_after=600))
-    counts = billing.outbox.deliver_due(1000)
+    counts = billing.outbox.deliver_due(OPERATOR, 1000)
     assert counts.failed == len(LIVE) * len(BILLED_METERS)
     now = billing.clock.now()
-    for d in billing.outbox.deliveries(state="failed"):
+    for d in billing.outbox.deliveries(OPERATOR, state="failed"):
         assert d.next_attempt_at >= now + timedelta(seconds=600)
         assert d.last_error is not None and "429" in d.last_error
     billing.clock.advance(599)
-    assert billing.outbox.deliver_due(1000).claimed == 0
+    assert billing.outbox.deliver_due(OPERATOR, 1000).claimed == 0
 
 
 def test_a_refused_delivery_becomes_a_dead_letter_and_resend_recovers_it(
@@ -256,14 +262,14 @@ def test_a_refused_delivery_becomes_a_dead_letter_and_resend_recovers_it(
     tenant = billing.tenant()
     refused = delivery_id(tenant, DAY_START, "api_calls", "webhook")
     billing.provider.reject_ids.add(refused)
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.settle()
-    [dead] = billing.outbox.deliveries(state="dead")
+    [dead] = billing.outbox.deliveries(OPERATOR, state="dead")
     assert dead.delivery_id == refused and dead.attempts == 1
     assert dead.last_error is not None and "400" in dead.last_error
 
     billing.provider.reject_ids.clear()
-    billing.outbox.resend(tenant, DAY, "webhook", actor="test", reason="receiver fixed")
+    billing.outbox.resend(tenant, DAY, "webhook", principal=OPERATOR, reason="receiver fixed")
     billing.settle()
     assert billing.states() == Counter(sent=len(ADAPTERS) * len(BILLED_METERS))
 
@@ -272,10 +278,10 @@ def test_a_provider_that_stays_down_turns_deliveries_dead_after_the_budget(
     billing: Billing,
 ) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.provider.set_faults(Faults(server_error=1.0))
     billing.settle()
-    dead = billing.outbox.deliveries(state="dead")
+    dead = billing.outbox.deliveries(OPERATOR, state="dead")
     assert len(dead) == len(LIVE) * len(BILLED_METERS)
     assert all(d.attempts == billing.settings.billing_max_attempts for d in dead)
     assert all(d.last_error and d.last_error.startswith("gave up after 8") for d in dead)
@@ -289,10 +295,10 @@ def test_with_faults_99_percent_deliver_within_the_budget_and_all_eventually(
 ) -> None:
     tenants = [billing.tenant() for _ in range(30)]
     rows = [usage_row(t, api_calls=1000 + n, ingest_events=n) for n, t in enumerate(tenants)]
-    billing.outbox.enqueue(DAY, rows)
+    billing.outbox.enqueue(DAY, rows, OPERATOR)
     billing.provider.set_faults(ALL_FAULTS)
     billing.settle()
-    live = [d for d in billing.outbox.deliveries() if d.adapter in LIVE]
+    live = [d for d in billing.outbox.deliveries(OPERATOR) if d.adapter in LIVE]
     states = Counter(d.state for d in live)
     assert states["sent"] / len(live) >= 0.99, states
     assert states["pending"] == states["failed"] == 0
@@ -302,7 +308,7 @@ def test_with_faults_99_percent_deliver_within_the_budget_and_all_eventually(
 
     billing.provider.set_faults(NO_FAULTS)
     for tenant in {d.tenant_id for d in live if d.state == "dead"}:
-        billing.outbox.resend(tenant, DAY, actor="test", reason="after the outage")
+        billing.outbox.resend(tenant, DAY, principal=OPERATOR, reason="after the outage")
     billing.settle()
     assert billing.states() == Counter(sent=len(tenants) * len(ADAPTERS) * len(BILLED_METERS))
     billed = billing.provider.billed
@@ -316,14 +322,14 @@ def test_with_faults_99_percent_deliver_within_the_budget_and_all_eventually(
 
 def test_an_adapter_toggled_off_sends_nothing_until_it_is_on_again(billing: Billing) -> None:
     tenant = billing.tenant()
-    billing.outbox.set_toggle("webhook", is_on=False, actor="ops:ana", reason="bad invoices")
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.set_toggle("webhook", is_on=False, principal=ANA, reason="bad invoices")
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.settle()
     assert billing.provider.requests["webhook"] == 0
     assert billing.states(adapter="webhook") == Counter(pending=3)
     assert billing.states(adapter="stripe") == Counter(sent=3)
 
-    billing.outbox.set_toggle("webhook", is_on=True, actor="ops:ana", reason="fixed")
+    billing.outbox.set_toggle("webhook", is_on=True, principal=ANA, reason="fixed")
     billing.settle()
     assert billing.states(adapter="webhook") == Counter(sent=3)
     assert len(billing.provider.billed_by("webhook")) == 3
@@ -333,30 +339,50 @@ def test_an_adapter_toggled_off_sends_nothing_until_it_is_on_again(billing: Bill
         if r.action == "billing.toggle"
     ]
     assert [(r.actor, r.reason, r.new_value) for r in flips] == [
-        ("ops:ana", "fixed", {"is_on": True}),
-        ("ops:ana", "bad invoices", {"is_on": False}),
+        ("operator:ana", "fixed", {"is_on": True}),
+        ("operator:ana", "bad invoices", {"is_on": False}),
     ]
+
+
+def test_a_trust_admin_may_not_flip_a_billing_toggle_or_resend(billing: Billing) -> None:
+    tenant = billing.tenant()
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
+    trust_admin = Principal(None, "k-tom", "tom", ("trust-admin",), is_operator=True)
+
+    attempts: list[Callable[[], object]] = [
+        lambda: billing.outbox.set_toggle("stripe", is_on=False, principal=trust_admin, reason="x"),
+        lambda: billing.outbox.resend(tenant, DAY, principal=trust_admin, reason="x"),
+        lambda: billing.outbox.push(trust_admin),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntelGraphError) as refused:
+            attempt()
+        assert refused.value.code == "POLICY_DENIED" and "billing.admin" in refused.value.message
+    assert billing.outbox.toggles.snapshot().is_on("stripe")
+    assert billing.states(adapter="stripe") == Counter(pending=3)
 
 
 def test_a_tenant_toggle_holds_only_that_tenant(billing: Billing) -> None:
     held, other = billing.tenant(), billing.tenant()
-    billing.outbox.set_toggle("stripe", is_on=False, actor="ops", reason="disputed", tenant_id=held)
-    billing.outbox.enqueue(DAY, [usage_row(held), usage_row(other)])
+    billing.outbox.set_toggle(
+        "stripe", is_on=False, principal=OPERATOR, reason="disputed", tenant_id=held
+    )
+    billing.outbox.enqueue(DAY, [usage_row(held), usage_row(other)], OPERATOR)
     billing.settle()
     assert billing.states(tenant_id=held, adapter="stripe") == Counter(pending=3)
     assert billing.states(tenant_id=other, adapter="stripe") == Counter(sent=3)
     assert billing.states(tenant_id=held, adapter="openmeter") == Counter(sent=3)
-    billing.outbox.set_toggle("stripe", is_on=True, actor="ops", reason="ok", tenant_id=held)
+    billing.outbox.set_toggle("stripe", is_on=True, principal=OPERATOR, reason="ok", tenant_id=held)
     billing.settle()
     assert billing.states(tenant_id=held) == Counter(sent=len(ADAPTERS) * 3)
 
 
 def test_a_toggle_without_a_reason_is_refused(billing: Billing) -> None:
     with pytest.raises(IntelGraphError) as refused:
-        billing.outbox.set_toggle("stripe", is_on=False, actor="ops", reason="  ")
+        billing.outbox.set_toggle("stripe", is_on=False, principal=OPERATOR, reason="  ")
     assert refused.value.code == "VALIDATION" and "--reason" in refused.value.message
     with pytest.raises(IntelGraphError) as unknown:
-        billing.outbox.set_toggle("paypal", is_on=False, actor="ops", reason="x")
+        billing.outbox.set_toggle("paypal", is_on=False, principal=OPERATOR, reason="x")
     assert unknown.value.code == "BILLING_ADAPTER_UNKNOWN"
 
 
@@ -365,11 +391,11 @@ def test_a_toggle_without_a_reason_is_refused(billing: Billing) -> None:
 
 def test_resend_reuses_the_delivery_ids_so_nothing_is_billed_twice(billing: Billing) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.settle()
     before = billing.provider.billed
 
-    result = billing.outbox.resend(tenant, DAY, actor="test", reason="provider lost a batch")
+    result = billing.outbox.resend(tenant, DAY, principal=OPERATOR, reason="provider lost a batch")
     assert result.requeued == len(ADAPTERS) * len(BILLED_METERS) and result.skipped == []
     billing.settle()
     assert billing.states() == Counter(sent=len(ADAPTERS) * len(BILLED_METERS))
@@ -383,20 +409,20 @@ def test_resend_skips_stripe_deliveries_beyond_its_dedupe_window_unless_forced(
     billing: Billing,
 ) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.settle()
     billing.clock.advance(25 * 3600)
-    result = billing.outbox.resend(tenant, DAY, "stripe", actor="test")
+    result = billing.outbox.resend(tenant, DAY, "stripe", principal=OPERATOR)
     assert result.requeued == 0 and len(result.skipped) == 3
     assert "--force" in result.skipped[0]
-    forced = billing.outbox.resend(tenant, DAY, "stripe", actor="test", force=True)
+    forced = billing.outbox.resend(tenant, DAY, "stripe", principal=OPERATOR, force=True)
     assert forced.requeued == 3
 
 
 def test_resend_of_an_unknown_day_says_to_backfill(billing: Billing) -> None:
     tenant = billing.tenant()
     with pytest.raises(IntelGraphError) as missing:
-        billing.outbox.resend(tenant, DAY, actor="test")
+        billing.outbox.resend(tenant, DAY, principal=OPERATOR)
     assert missing.value.code == "BILLING_DELIVERY_NOT_FOUND"
     assert "billing backfill" in missing.value.message
 
@@ -440,11 +466,14 @@ def test_a_crashed_workers_claims_expire_and_the_provider_bills_once(billing: Bi
         billing.outbox.customers,
         set,
         billing.outbox.policy,
+        authz=billing.services.policy,
     )
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     with pytest.raises(SystemExit):
-        crashing.deliver_due(1000)
-    assert billing.outbox.deliver_due(1000).claimed == len(ADAPTERS[1:]) * 3  # stripe leased
+        crashing.deliver_due(OPERATOR, 1000)
+    assert (
+        billing.outbox.deliver_due(OPERATOR, 1000).claimed == len(ADAPTERS[1:]) * 3
+    )  # stripe leased
     billing.clock.advance(billing.settings.billing_claim_lease_seconds + 1)
     billing.settle()
     assert billing.states(adapter="stripe") == Counter(sent=3)
@@ -455,15 +484,21 @@ def test_a_crashed_workers_claims_expire_and_the_provider_bills_once(billing: Bi
 
 def test_two_workers_never_deliver_the_same_delivery(billing: Billing) -> None:
     tenants = [billing.tenant() for _ in range(12)]
-    billing.outbox.enqueue(DAY, [usage_row(t) for t in tenants])
+    billing.outbox.enqueue(DAY, [usage_row(t) for t in tenants], OPERATOR)
     billing.provider.set_faults(Faults(latency_seconds=0.003))
     second_engine = create_store_engine(billing.settings.database_url)
-    second = build_outbox(billing.settings, second_engine, billing.clock, billing.services.tenants)
+    second = build_outbox(
+        billing.settings,
+        second_engine,
+        billing.clock,
+        billing.services.tenants,
+        billing.services.policy,
+    )
     counts: list[int] = []
 
     def work(outbox: BillingOutbox) -> None:
         sent = 0
-        while (step := outbox.deliver_due(10)).claimed:
+        while (step := outbox.deliver_due(OPERATOR, 10)).claimed:
             sent += step.sent
         counts.append(sent)
 
@@ -486,7 +521,7 @@ def test_two_workers_never_deliver_the_same_delivery(billing: Billing) -> None:
 
 def test_serve_pushes_due_deliveries_on_its_schedule(billing: Billing) -> None:
     tenant = billing.tenant()
-    billing.outbox.enqueue(DAY, [usage_row(tenant)])
+    billing.outbox.enqueue(DAY, [usage_row(tenant)], OPERATOR)
     billing.clock.advance(billing.settings.billing_push_interval_seconds)
     assert "billing.push" in billing.services.scheduler.run_due()
     assert billing.states() == Counter(sent=len(ADAPTERS) * len(BILLED_METERS))
@@ -498,9 +533,11 @@ def test_a_usage_export_queues_its_rows_for_billing(billing: Billing) -> None:
     billing.clock.advance(2 * 3600)
     with billing.services.engine.begin() as conn:
         add_usage(conn, [UsageRow(tenant, "api_calls", DAY_START + timedelta(hours=3), 42)])
-    result = billing.services.exports.export(DAY)
+    result = billing.services.exports.export(DAY, OPERATOR)
     assert [row.tenant_id for row in result.rows] == [tenant]
-    queued = {(d.adapter, d.meter): d.value for d in billing.outbox.deliveries(tenant_id=tenant)}
+    queued = {
+        (d.adapter, d.meter): d.value for d in billing.outbox.deliveries(OPERATOR, tenant_id=tenant)
+    }
     assert queued[("stripe", "api_calls")] == 42 and len(queued) == len(ADAPTERS) * 3
 
 
@@ -516,14 +553,14 @@ def test_the_cli_toggles_pushes_resends_and_reports(
         for name, value in settings.model_dump().items()
         if value is not None
     } | {"COLUMNS": "200"}
-    services = build_services(settings)
-    tenant, _ = services.tenants.create_tenant(name="Cli", slug="cli-billing")
+    services = start_services(settings)
+    tenant, _ = services.tenants.create_tenant(OPERATOR, name="Cli", slug="cli-billing")
     yesterday = (services.clock.now() - timedelta(days=1)).date()
     row = usage_row(tenant.id)
     start = f"{yesterday.isoformat()}T00:00:00Z"
     end = f"{(yesterday + timedelta(days=1)).isoformat()}T00:00:00Z"
     services.outbox.enqueue(
-        yesterday, [dataclasses.replace(row, period_start=start, period_end=end)]
+        yesterday, [dataclasses.replace(row, period_start=start, period_end=end)], OPERATOR
     )
     provider._now = services.clock.now().timestamp  # webhook timestamps use the real clock
     runner = CliRunner()

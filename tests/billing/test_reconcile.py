@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,13 +24,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from intelgraph.app import Services, build_services
+from intelgraph.app import Services
 from intelgraph.billing.exports import csv_name
 from intelgraph.billing.reconcile import CheckStatus, Reconciliation
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.reconcile import reconcile as reconcile_command
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import Principal, local_operator
 from intelgraph.metering.ledger import add_usage
 from intelgraph.metering.meters import UsageRow
 from intelgraph.settings import Settings
@@ -44,6 +46,7 @@ END = START + timedelta(days=1)
 MINUTES = range(-10, 24 * 60 + 11)  # ten minutes either side of the day, one sample a minute
 RESTART_AFTER = 719  # the process restarts between the scrapes of minutes 719 and 720
 OPERATOR_KEY = "igo_reconcile_test_operator_key"
+OPERATOR = local_operator("test")  # the person at the CLI: a platform-admin
 # Signing keys are platform-wide: every test on the shared PostgreSQL database must seal and
 # open them with the same master key.
 MASTER_KEY = os.environ["INTELGRAPH_MASTER_KEY"]  # set by tests/conftest.py
@@ -132,7 +135,7 @@ def settings_for(database_url: str, data_dir: Path, prometheus_url: str | None) 
 
 @pytest.fixture
 def services(database_url: str, tmp_path: Path, day_of_samples: DayOfSamples) -> Services:
-    return build_services(settings_for(database_url, tmp_path / "data", day_of_samples.server.url))
+    return start_services(settings_for(database_url, tmp_path / "data", day_of_samples.server.url))
 
 
 def put_in_ledger(svc: Services, tenant_id: str, totals: dict[str, int]) -> None:
@@ -156,7 +159,7 @@ def test_prometheus_agrees_with_the_ledger_across_a_restart_and_two_replicas(
 ) -> None:
     put_in_ledger(services, day_of_samples.steady, day_of_samples.steady_totals)
 
-    result = services.reconciler.reconcile(day_of_samples.steady, DAY)
+    result = services.reconciler.reconcile(day_of_samples.steady, DAY, OPERATOR)
 
     assert statuses(result, "prometheus") == dict.fromkeys(
         ("api_calls", "ingest_events", "egress_gb"), CheckStatus.OK
@@ -174,7 +177,7 @@ def test_a_counter_born_during_the_day_counts_from_zero_where_increase_would_not
     born = day_of_samples.born
     put_in_ledger(services, born, {"api_calls": day_of_samples.born_api_calls})
 
-    result = services.reconciler.reconcile(born, DAY)
+    result = services.reconciler.reconcile(born, DAY, OPERATOR)
 
     assert result.check("api_calls", "prometheus").value == Decimal(337)
     assert result.check("api_calls", "prometheus").status is CheckStatus.OK
@@ -199,7 +202,7 @@ def test_prometheus_short_of_the_ledger_is_a_mismatch_stored_logged_and_exported
     put_in_ledger(services, steady, ledger)
 
     with caplog.at_level(logging.WARNING, logger="intelgraph.billing.reconcile"):
-        result = services.reconciler.reconcile(steady, DAY)
+        result = services.reconciler.reconcile(steady, DAY, OPERATOR)
 
     mismatch = result.check("api_calls", "prometheus")
     assert mismatch.status is CheckStatus.MISMATCH
@@ -210,7 +213,7 @@ def test_prometheus_short_of_the_ledger_is_a_mismatch_stored_logged_and_exported
         r.levelno == logging.WARNING and r.__dict__.get("source") == "prometheus"
         for r in caplog.records
     )
-    stored = services.reconciler.stored(steady, START, END)
+    stored = services.reconciler.stored(steady, START, END, OPERATOR)
     assert stored is not None
     assert stored.check("api_calls", "prometheus").status is CheckStatus.MISMATCH
     assert stored.check("egress_gb", "prometheus").status is CheckStatus.OK
@@ -225,7 +228,7 @@ def test_prometheus_short_of_the_ledger_is_a_mismatch_stored_logged_and_exported
         is None
     )
     # another replica exports the stored result once it refreshes its gauges
-    replica = build_services(settings_for(database_url, tmp_path / "replica", None))
+    replica = start_services(settings_for(database_url, tmp_path / "replica", None))
     assert replica.reconciler.refresh_gauges() >= 3
     assert replica.metrics.registry.get_sample_value(
         "intelgraph_recon_delta_ratio", labels
@@ -235,11 +238,11 @@ def test_prometheus_short_of_the_ledger_is_a_mismatch_stored_logged_and_exported
 def test_an_unreachable_prometheus_is_unavailable_not_a_mismatch(
     database_url: str, tmp_path: Path
 ) -> None:
-    svc = build_services(settings_for(database_url, tmp_path, f"http://127.0.0.1:{free_port()}"))
+    svc = start_services(settings_for(database_url, tmp_path, f"http://127.0.0.1:{free_port()}"))
     tenant = f"t-{secrets.token_hex(3)}"
     put_in_ledger(svc, tenant, {"api_calls": 10})
 
-    result = svc.reconciler.reconcile(tenant, DAY)
+    result = svc.reconciler.reconcile(tenant, DAY, OPERATOR)
 
     check = result.check("api_calls", "prometheus")
     assert check.status is CheckStatus.UNAVAILABLE
@@ -252,21 +255,40 @@ def test_an_unreachable_prometheus_is_unavailable_not_a_mismatch(
 def test_without_a_prometheus_url_the_source_is_unavailable(
     database_url: str, tmp_path: Path
 ) -> None:
-    svc = build_services(settings_for(database_url, tmp_path, None))
+    svc = start_services(settings_for(database_url, tmp_path, None))
 
-    result = svc.reconciler.reconcile(f"t-{secrets.token_hex(3)}", DAY)
+    result = svc.reconciler.reconcile(f"t-{secrets.token_hex(3)}", DAY, OPERATOR)
 
     check = result.check("egress_gb", "prometheus")
     assert check.status is CheckStatus.UNAVAILABLE
     assert "INTELGRAPH_PROMETHEUS_URL is not set" in check.detail
 
 
+def test_an_auditor_operator_may_not_reconcile_and_nothing_is_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    svc = start_services(settings_for(database_url, tmp_path, None))
+    auditor = Principal(None, "k-ann", "ann", ("auditor",), is_operator=True)
+    tenant = f"t-{secrets.token_hex(3)}"
+
+    attempts: list[Callable[[], object]] = [
+        lambda: svc.reconciler.reconcile(tenant, DAY, auditor),
+        lambda: svc.reconciler.reconcile_day(DAY, auditor),
+        lambda: svc.reconciler.stored(tenant, START, END, auditor),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntelGraphError) as refused:
+            attempt()
+        assert refused.value.code == "POLICY_DENIED" and "billing.admin" in refused.value.message
+    assert svc.reconciler.stored(tenant, START, END, OPERATOR) is None
+
+
 def test_a_period_that_is_not_whole_minutes_is_refused(services: Services) -> None:
     with pytest.raises(IntelGraphError) as refused:
-        services.reconciler.reconcile_period("t", START + timedelta(seconds=30), END)
+        services.reconciler.reconcile_period("t", START + timedelta(seconds=30), END, OPERATOR)
     assert refused.value.code == "VALIDATION"
     with pytest.raises(IntelGraphError):
-        services.reconciler.reconcile_period("t", END, START)
+        services.reconciler.reconcile_period("t", END, START, OPERATOR)
 
 
 def test_a_period_shorter_than_a_day_has_no_export_or_receipts_to_compare(
@@ -277,7 +299,7 @@ def test_a_period_shorter_than_a_day_has_no_export_or_receipts_to_compare(
         add_usage(conn, [UsageRow(born, "api_calls", START + timedelta(hours=10), 337)])
 
     result = services.reconciler.reconcile_period(
-        born, START + timedelta(hours=9), START + timedelta(hours=12)
+        born, START + timedelta(hours=9), START + timedelta(hours=12), OPERATOR
     )
 
     assert statuses(result, "export") == dict.fromkeys(
@@ -309,17 +331,19 @@ def exported_day(
     """A tenant created at the start of DAY with ``usage`` in the ledger; the day exported
     after it ended and (``push``) delivered by the `file` adapter."""
     clock = ManualClock(START)
-    svc = build_services(settings_for(database_url, data_dir, prometheus_url), clock=clock)
-    tenant, _ = svc.tenants.create_tenant(name="Recon", slug=f"recon-{secrets.token_hex(4)}")
+    svc = start_services(settings_for(database_url, data_dir, prometheus_url), clock=clock)
+    tenant, _ = svc.tenants.create_tenant(
+        OPERATOR, name="Recon", slug=f"recon-{secrets.token_hex(4)}"
+    )
     with svc.engine.begin() as conn:
         add_usage(
             conn,
             sorted(UsageRow(tenant.id, m, START + timedelta(hours=5), v) for m, v in usage.items()),
         )
     clock.advance(26 * 3600)
-    svc.exports.export(DAY)
+    svc.exports.export(DAY, OPERATOR)
     if push:
-        svc.outbox.push()
+        svc.outbox.push(OPERATOR)
     return ExportedDay(svc, tenant.id, clock)
 
 
@@ -329,7 +353,7 @@ def test_export_and_adapter_receipts_agree_with_the_ledger(
     usage = {"api_calls": 1_234, "ingest_events": 56, "egress_bytes": 7_890_123}
     day = exported_day(database_url, tmp_path / "data", usage)
 
-    result = day.svc.reconciler.reconcile(day.tenant_id, DAY)
+    result = day.svc.reconciler.reconcile(day.tenant_id, DAY, OPERATOR)
 
     for source in ("export", "adapter:file"):
         assert statuses(result, source) == dict.fromkeys(
@@ -345,8 +369,10 @@ def test_all_four_sources_agree_for_an_exported_and_scraped_day(
 ) -> None:
     usage = {"api_calls": 15_840, "ingest_events": 2_880, "egress_bytes": 1_440_000_000}
     clock = ManualClock(START)
-    probe = build_services(settings_for(database_url, tmp_path / "data", None), clock=clock)
-    tenant, _ = probe.tenants.create_tenant(name="Four", slug=f"four-{secrets.token_hex(4)}")
+    probe = start_services(settings_for(database_url, tmp_path / "data", None), clock=clock)
+    tenant, _ = probe.tenants.create_tenant(
+        OPERATOR, name="Four", slug=f"four-{secrets.token_hex(4)}"
+    )
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
     backfill(
@@ -362,7 +388,7 @@ def test_all_four_sources_agree_for_an_exported_and_scraped_day(
     )
     server = start_prometheus(workdir)
     try:
-        svc = build_services(settings_for(database_url, tmp_path / "data", server.url), clock=clock)
+        svc = start_services(settings_for(database_url, tmp_path / "data", server.url), clock=clock)
         with svc.engine.begin() as conn:
             add_usage(
                 conn,
@@ -371,10 +397,10 @@ def test_all_four_sources_agree_for_an_exported_and_scraped_day(
                 ),
             )
         clock.advance(26 * 3600)
-        svc.exports.export(DAY)
-        svc.outbox.push()
+        svc.exports.export(DAY, OPERATOR)
+        svc.outbox.push(OPERATOR)
 
-        result = svc.reconciler.reconcile(tenant.id, DAY)
+        result = svc.reconciler.reconcile(tenant.id, DAY, OPERATOR)
     finally:
         server.stop()
 
@@ -389,7 +415,7 @@ def test_the_daily_job_reconciles_yesterday_for_every_tenant(
 
     day.svc.reconciler.reconcile_previous_day()
 
-    stored = day.svc.reconciler.stored(day.tenant_id, START, END)
+    stored = day.svc.reconciler.stored(day.tenant_id, START, END, OPERATOR)
     assert stored is not None and stored.is_consistent
     assert stored.check("api_calls", "export").status is CheckStatus.OK
     assert stored.check("api_calls", "adapter:file").value == Decimal(77)
@@ -402,7 +428,7 @@ def test_a_tampered_export_cell_is_a_mismatch(database_url: str, tmp_path: Path)
     assert text.count(",1000,") == 1
     path.write_text(text.replace(",1000,", ",900,"))
 
-    result = day.svc.reconciler.reconcile(day.tenant_id, DAY)
+    result = day.svc.reconciler.reconcile(day.tenant_id, DAY, OPERATOR)
 
     check = result.check("api_calls", "export")
     assert check.status is CheckStatus.MISMATCH
@@ -415,20 +441,20 @@ def test_deliveries_held_by_the_live_toggle_are_unavailable_until_sent(
 ) -> None:
     day = exported_day(database_url, tmp_path / "data", {"api_calls": 10}, push=False)
     day.svc.outbox.set_toggle(
-        "file", is_on=False, actor="test", reason="backout", tenant_id=day.tenant_id
+        "file", is_on=False, principal=OPERATOR, reason="backout", tenant_id=day.tenant_id
     )
-    day.svc.outbox.push()
+    day.svc.outbox.push(OPERATOR)
 
-    held = day.svc.reconciler.reconcile(day.tenant_id, DAY)
+    held = day.svc.reconciler.reconcile(day.tenant_id, DAY, OPERATOR)
 
     check = held.check("api_calls", "adapter:file")
     assert check.status is CheckStatus.UNAVAILABLE
     assert "pending" in check.detail
     day.svc.outbox.set_toggle(
-        "file", is_on=True, actor="test", reason="restore", tenant_id=day.tenant_id
+        "file", is_on=True, principal=OPERATOR, reason="restore", tenant_id=day.tenant_id
     )
-    day.svc.outbox.push()
-    sent = day.svc.reconciler.reconcile(day.tenant_id, DAY)
+    day.svc.outbox.push(OPERATOR)
+    sent = day.svc.reconciler.reconcile(day.tenant_id, DAY, OPERATOR)
     assert sent.check("api_calls", "adapter:file").status is CheckStatus.OK
 
 
@@ -438,7 +464,7 @@ def test_egress_within_the_exports_rounding_is_not_a_mismatch(
     # 1,500 bytes export as 0.000002 GB: a third more than the ledger, but only rounding
     day = exported_day(database_url, tmp_path / "data", {"egress_bytes": 1_500})
 
-    result = day.svc.reconciler.reconcile(day.tenant_id, DAY)
+    result = day.svc.reconciler.reconcile(day.tenant_id, DAY, OPERATOR)
 
     check = result.check("egress_gb", "export")
     assert check.value == Decimal("0.000002")
@@ -448,9 +474,9 @@ def test_egress_within_the_exports_rounding_is_not_a_mismatch(
 def test_no_export_yet_is_unavailable_with_the_command_to_make_it(
     database_url: str, tmp_path: Path
 ) -> None:
-    svc = build_services(settings_for(database_url, tmp_path, None))
+    svc = start_services(settings_for(database_url, tmp_path, None))
 
-    result = svc.reconciler.reconcile("t-none", DAY)
+    result = svc.reconciler.reconcile("t-none", DAY, OPERATOR)
 
     check = result.check("api_calls", "export")
     assert check.status is CheckStatus.UNAVAILABLE
@@ -462,7 +488,9 @@ def test_no_export_yet_is_unavailable_with_the_command_to_make_it(
 
 def test_cli_reconciles_tenants_and_reports(database_url: str, tmp_path: Path) -> None:
     day = exported_day(database_url, tmp_path / "data", {"api_calls": 1_000})
-    other = day.svc.tenants.create_tenant(name="Other", slug=f"other-{secrets.token_hex(4)}")[0]
+    other = day.svc.tenants.create_tenant(
+        OPERATOR, name="Other", slug=f"other-{secrets.token_hex(4)}"
+    )[0]
     with day.svc.engine.begin() as conn:
         add_usage(conn, [UsageRow(other.id, "api_calls", START + timedelta(hours=1), 5)])
     app = typer.Typer()

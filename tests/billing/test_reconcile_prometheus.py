@@ -23,8 +23,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import person
-from intelgraph.app import build_services
 from intelgraph.billing.reconcile import PROMETHEUS_COUNTERS, CheckStatus
+from intelgraph.bootstrap import start_services
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.settings import Settings
 from live_servers import free_port, serve_env, start_serve, stop_process
 
@@ -33,6 +34,7 @@ from .prometheus_support import PrometheusServer, start_prometheus
 pytestmark = pytest.mark.integration
 
 OPERATOR_KEY = "igo_reconcile_live_operator_key"
+OPERATOR = local_operator("test")  # the person at the CLI: a platform-admin
 MASTER_KEY = os.environ["INTELGRAPH_MASTER_KEY"]  # set by tests/conftest.py
 READY_TIMEOUT_SECONDS = 60.0
 SCRAPE_TIMEOUT_SECONDS = 30.0
@@ -164,10 +166,10 @@ def test_ledger_and_prometheus_agree_within_1_percent_across_a_restart(
         run_background_jobs=False,
         prometheus_url=prometheus.url,
     )
-    reconciler = build_services(settings).reconciler
+    reconciler = start_services(settings).reconciler
     for result in (
-        reconciler.reconcile_period(tenant_id, start, end),
-        reconciler.reconcile(tenant_id, start.date()),  # the day so far: same usage
+        reconciler.reconcile_period(tenant_id, start, end, OPERATOR),
+        reconciler.reconcile(tenant_id, start.date(), OPERATOR),  # the day so far: same usage
     ):
         checks = {c.meter: c for c in result.checks if c.source == "prometheus"}
         assert set(checks) == {"api_calls", "ingest_events", "egress_gb"}

@@ -23,6 +23,7 @@ from intelgraph.crypto.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, pae, sign_env
 from intelgraph.crypto.field_encryption import FieldCipher
 from intelgraph.crypto.keyring import Keyring
 from intelgraph.kernel.clock import SystemClock
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 
@@ -48,7 +49,7 @@ SPEC_P256_Y = 564007835656437916309907587700956512988251488655777936904744238062
 def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
     engine = create_store_engine(f"sqlite:///{tmp_path_factory.mktemp('dsse')}/keys.db")
     migrate.upgrade(engine)
-    ring = Keyring(engine, SystemClock(), FieldCipher(b"k" * 32))
+    ring = Keyring(engine, SystemClock(), FieldCipher(b"k" * 32), PolicyEngine())
     ring.ensure_active()
     return ring
 

@@ -3,7 +3,7 @@ explicit, audited retirement (a compromised key) stops it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +20,15 @@ from intelgraph.crypto.field_encryption import FieldCipher
 from intelgraph.crypto.keyring import Keyring, KeyState, jwk_thumbprint
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import Principal, local_operator
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 from intelgraph.store.tables import signing_keys
 
 MASTER = b"k" * 32
+OPERATOR = local_operator("op")  # the person at the CLI: a platform-admin
+ALICE = Principal(None, "k-alice", "alice", ("trust-admin",), is_operator=True)
 TWO_YEARS = timedelta(days=2 * 365).total_seconds()
 
 
@@ -49,7 +53,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def ring(engine: Engine, clock: ManualClock) -> Keyring:
     migrate.upgrade(engine)
-    ring = Keyring(engine, clock, FieldCipher(MASTER))
+    ring = Keyring(engine, clock, FieldCipher(MASTER), PolicyEngine())
     ring.ensure_active()
     return ring
 
@@ -63,7 +67,7 @@ def test_a_rotated_key_still_verifies_what_it_signed_two_years_later(
 ) -> None:
     old_kid, signature = ring.sign(b"usage row of 2026-03-08")
     rotated_at = clock.now()
-    new_kid = ring.rotate(actor="op", reason="scheduled")
+    new_kid = ring.rotate(principal=OPERATOR, reason="scheduled")
     clock.advance(TWO_YEARS)
 
     ring.verify(old_kid, b"usage row of 2026-03-08", signature)
@@ -79,7 +83,7 @@ def test_a_rotated_key_never_signs_again_and_its_private_key_is_dropped(
     ring: Keyring, engine: Engine
 ) -> None:
     old_kid = ring.sign(b"x")[0]
-    new_kid = ring.rotate(actor="op")
+    new_kid = ring.rotate(principal=OPERATOR)
 
     with engine.connect() as conn:
         sealed = dict(
@@ -93,10 +97,10 @@ def test_retiring_a_compromised_key_stops_verification_and_is_audited(
     ring: Keyring, engine: Engine, clock: ManualClock
 ) -> None:
     kid, signature = ring.sign(b"x")
-    ring.rotate(actor="op", reason="scheduled")
+    ring.rotate(principal=OPERATOR, reason="scheduled")
     clock.advance(TWO_YEARS)
 
-    ring.retire(kid, actor="alice", reason="compromised")
+    ring.retire(kid, principal=ALICE, reason="compromised")
 
     with pytest.raises(IntelGraphError) as caught:
         ring.verify(kid, b"x", signature)
@@ -104,18 +108,18 @@ def test_retiring_a_compromised_key_stops_verification_and_is_audited(
     assert kid in caught.value.message and "compromised" in caught.value.message
     assert caught.value.details["reason"] == "compromised"
     assert jwk_of(ring, kid) is None  # a JOSE library would ignore a "revoked" mark
-    assert [k.state for k in ring.list_keys() if k.kid == kid] == [KeyState.RETIRED]
+    assert [k.state for k in ring.list_keys(OPERATOR) if k.kid == kid] == [KeyState.RETIRED]
     record = next(r for r in list_records(engine) if r.action == "signing_key.retire")
-    assert record.actor == "alice" and record.reason == "compromised"
+    assert record.actor == "operator:alice" and record.reason == "compromised"
     assert record.target == f"signing_key:{kid}" and record.new_value == {"state": "retired"}
 
 
 def test_retiring_without_a_reason_is_refused_and_the_key_still_verifies(ring: Keyring) -> None:
     kid, signature = ring.sign(b"x")
-    ring.rotate(actor="op")
+    ring.rotate(principal=OPERATOR)
 
     with pytest.raises(IntelGraphError) as caught:
-        ring.retire(kid, actor="op", reason="  ")
+        ring.retire(kid, principal=OPERATOR, reason="  ")
 
     assert caught.value.code == "VALIDATION" and "--reason" in caught.value.message
     ring.verify(kid, b"x", signature)
@@ -123,14 +127,57 @@ def test_retiring_without_a_reason_is_refused_and_the_key_still_verifies(ring: K
 
 def test_a_key_is_retired_only_once(ring: Keyring) -> None:
     kid = ring.sign(b"x")[0]
-    ring.rotate(actor="op")
-    ring.retire(kid, actor="op", reason="compromised")
+    ring.rotate(principal=OPERATOR)
+    ring.retire(kid, principal=OPERATOR, reason="compromised")
 
     with pytest.raises(IntelGraphError) as caught:
-        ring.retire(kid, actor="op", reason="compromised again")
+        ring.retire(kid, principal=OPERATOR, reason="compromised again")
 
     assert caught.value.code == "VALIDATION" and "already retired" in caught.value.message
-    assert [k.retire_reason for k in ring.list_keys() if k.kid == kid] == ["compromised"]
+    assert [k.retire_reason for k in ring.list_keys(OPERATOR) if k.kid == kid] == ["compromised"]
+
+
+def test_an_auditor_operator_is_refused_a_rotation_and_the_key_keeps_signing(
+    ring: Keyring, engine: Engine
+) -> None:
+    active = ring.sign(b"x")[0]
+    auditor = Principal(None, "k-ann", "ann", ("auditor",), is_operator=True)
+
+    with pytest.raises(IntelGraphError) as caught:
+        ring.rotate(principal=auditor, reason="curious")
+
+    assert caught.value.code == "POLICY_DENIED" and "trust.admin" in caught.value.message
+    assert ring.sign(b"y")[0] == active
+    assert not [r for r in list_records(engine) if r.action == "signing_key.rotate"]
+
+
+def test_a_billing_admin_may_neither_list_nor_retire_signing_keys(ring: Keyring) -> None:
+    kid = ring.sign(b"x")[0]
+    ring.rotate(principal=OPERATOR)
+    billing = Principal(None, "k-bob", "bob", ("billing-admin",), is_operator=True)
+
+    attempts: list[Callable[[], object]] = [
+        lambda: ring.list_keys(billing),
+        lambda: ring.retire(kid, principal=billing, reason="compromised"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntelGraphError) as caught:
+            attempt()
+        assert caught.value.code == "POLICY_DENIED"
+    assert [k.state for k in ring.list_keys(ALICE) if k.kid == kid] == [KeyState.ROTATED]
+
+
+def test_a_trust_admin_rotates_and_the_audit_record_names_that_person(
+    ring: Keyring, engine: Engine
+) -> None:
+    old_kid = ring.sign(b"x")[0]
+
+    new_kid = ring.rotate(principal=ALICE, reason="scheduled")
+
+    assert ring.sign(b"y")[0] == new_kid != old_kid
+    record = next(r for r in list_records(engine) if r.action == "signing_key.rotate")
+    assert record.actor == "operator:alice" and record.reason == "scheduled"
+    assert record.old_value == {"active": old_kid} and record.new_value == {"active": new_kid}
 
 
 def migrate_to(engine: Engine, revision: str) -> None:
@@ -193,7 +240,7 @@ def test_upgrading_makes_keys_past_the_old_grace_period_verify_again(
         )
 
     migrate.upgrade(engine)
-    ring = Keyring(engine, clock, FieldCipher(MASTER))
+    ring = Keyring(engine, clock, FieldCipher(MASTER), PolicyEngine())
     ring.ensure_active()
 
     ring.verify(old_kid, b"exported in 2024", signature)

@@ -16,17 +16,20 @@ from intelgraph.crypto.field_encryption import FieldCipher, load_master_key
 from intelgraph.crypto.keyring import Keyring, KeyState
 from intelgraph.kernel.clock import ManualClock, SystemClock
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import local_operator
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 from intelgraph.store.tables import signing_keys
 
 MASTER = b"k" * 32
+OPERATOR = local_operator("op")  # the person at the CLI: a platform-admin
 
 
 def make_ring(url: str, clock: ManualClock | SystemClock | None = None) -> Keyring:
     engine = create_store_engine(url)
     migrate.upgrade(engine)
-    ring = Keyring(engine, clock or SystemClock(), FieldCipher(MASTER))
+    ring = Keyring(engine, clock or SystemClock(), FieldCipher(MASTER), PolicyEngine())
     ring.ensure_active()
     return ring
 
@@ -57,11 +60,11 @@ def test_an_unknown_key_is_named_in_the_error(ring: Keyring) -> None:
 
 def test_rotation_keeps_old_signatures_valid_until_retirement(ring: Keyring) -> None:
     old_kid, old_sig = ring.sign(b"before")
-    new_kid = ring.rotate(actor="test", reason="scheduled")
+    new_kid = ring.rotate(principal=OPERATOR, reason="scheduled")
     assert new_kid != old_kid
     ring.verify(old_kid, b"before", old_sig)  # a rotated key still verifies
     assert ring.sign(b"after")[0] == new_kid
-    ring.retire(old_kid, actor="test", reason="compromised")
+    ring.retire(old_kid, principal=OPERATOR, reason="compromised")
     with pytest.raises(IntelGraphError) as caught:
         ring.verify(old_kid, b"before", old_sig)
     assert caught.value.code == "SIGNING_KEY_RETIRED" and old_kid in caught.value.message
@@ -70,13 +73,13 @@ def test_rotation_keeps_old_signatures_valid_until_retirement(ring: Keyring) -> 
 def test_the_active_key_cannot_be_retired(ring: Keyring) -> None:
     active = ring.sign(b"x")[0]
     with pytest.raises(IntelGraphError):
-        ring.retire(active, actor="test", reason="compromised")
+        ring.retire(active, principal=OPERATOR, reason="compromised")
 
 
 def test_exactly_one_key_is_active_after_rotations(ring: Keyring) -> None:
     for _ in range(3):
-        ring.rotate(actor="test")
-    states = [key.state for key in ring.list_keys()]
+        ring.rotate(principal=OPERATOR)
+    states = [key.state for key in ring.list_keys(OPERATOR)]
     assert states.count(KeyState.ACTIVE) == 1 and len(states) == 4
 
 
@@ -165,9 +168,9 @@ def test_rotation_under_load_across_two_instances_never_fails(fresh_postgres_url
     for thread in threads:
         thread.start()
     seen = signed_more(0)
-    first.rotate(actor="test", reason="one")
+    first.rotate(principal=OPERATOR, reason="one")
     seen = signed_more(seen)
-    second.rotate(actor="test", reason="two")
+    second.rotate(principal=OPERATOR, reason="two")
     signed_more(seen)
     stop.set()
     for thread in threads:

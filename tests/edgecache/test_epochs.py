@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from conftest import NDJSON, Harness, person
 from edgecache.support import GET_ENTITY, cached_read, truth
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.edgecache.entries import PRE_EPOCH, CacheEntry, strong_etag
 from intelgraph.edgecache.epochs import TenantEpochs
 from intelgraph.kernel.clock import ManualClock
@@ -35,7 +36,7 @@ def clock() -> ManualClock:
 
 
 def app(settings: Settings, clock: ManualClock) -> Iterator[Harness]:
-    services = build_services(settings, clock=clock)
+    services = start_services(settings, clock=clock)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
 

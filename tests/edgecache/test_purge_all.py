@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from conftest import Harness, TenantHandle, person
 from edgecache.support import GET_ENTITY, cached_read
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
 from intelgraph.audit.service import list_records
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.settings import Settings
@@ -133,7 +134,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
         "INTELGRAPH_CACHE_EPOCH_SECONDS": "0",
         "COLUMNS": "200",
     }
-    services = build_services(settings)
+    services = start_services(settings)
     with (
         uvicorn_server(create_app(services=services)) as url,
         httpx.Client(base_url=url, timeout=30) as client,

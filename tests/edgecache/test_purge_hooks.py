@@ -13,7 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Harness, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 
 
@@ -62,7 +63,7 @@ def test_each_purge_is_posted_to_the_hooks(database_url: str, tmp_path: Path, cd
         run_background_jobs=False,
         cache_purge_hooks=f"{cdn.url}, ",
     )
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         harness = Harness(client, services, {"Authorization": "Bearer igo_test_operator_key"})
         tenant = harness.new_tenant()

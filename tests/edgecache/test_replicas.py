@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 
 from conftest import Harness, person
 from edgecache.support import GET_ENTITY, cached_read, truth
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -26,7 +27,7 @@ def replica(database_url: str, data_dir: Path, cache_redis_url: str) -> Iterator
         run_background_jobs=False,
         cache_redis_url=cache_redis_url,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": "Bearer igo_test_operator_key"})
 

@@ -14,6 +14,7 @@ from edgecache.support import GET_ENTITY, auth, cached_read
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.errors import IntelGraphError
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.persisted.safelist import cacheability, shipped_safelist
 
 
@@ -32,7 +33,7 @@ def restores_safelist(harness: Harness) -> Iterator[None]:
     """The PostgreSQL database is shared by the session: put the shipped entry back."""
     yield
     harness.services.edge_cache.safelist.set_entry(
-        GET_ENTITY, 30, actor="test", reason="restore the shipped entry"
+        local_operator("test"), GET_ENTITY, 30, reason="restore the shipped entry"
     )
 
 
@@ -129,6 +130,7 @@ def test_the_cli_sets_lists_and_removes_safelist_entries(tmp_path: Path) -> None
         assert result.exit_code == 0, result.output
         return result.output
 
+    run("db", "upgrade")  # what `serve` or an operator does first
     assert "getEntityById:v1 cached for 12 s" in run(
         "cache", "safelist", "set", GET_ENTITY, "--ttl", "12", "--reason", "tune"
     )

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from er.other_types import VEHICLE_CONFIG, generate_vehicles, golden_csv_of
-from intelgraph.app import build_services
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.kernel.tenancy import Principal
@@ -52,7 +52,10 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         operator_key="igo_er_cli_operator_key",
         run_background_jobs=False,
     )
-    yield Terminal(env, settings, CliRunner())
+    terminal = Terminal(env, settings, CliRunner())
+    upgraded = terminal.run("db", "upgrade")  # what `serve` or an operator does first
+    assert upgraded.exit_code == 0, upgraded.output
+    yield terminal
     cli_services.cache_clear()
 
 
@@ -127,7 +130,7 @@ def test_an_operator_trains_evaluates_watches_drift_and_rolls_back_thresholds_fr
     proposal_id = re.search(r"thr_[a-z0-9]+", proposed.output).group(0)  # type: ignore[union-attr]
     self_approved = terminal.run("er", "thresholds", "approve", proposal_id, "--reason", "mine")
     assert self_approved.exit_code == 1 and "ER_SELF_APPROVAL" in self_approved.output
-    services = build_services(terminal.settings)
+    services = start_services(terminal.settings)
     tenant = services.tenants.get_tenant("acme")
     other = Principal(tenant.id, "key-other", "other admin", ("admin",))
     services.er.thresholds.approve(other, proposal_id, reason="second pair of eyes")

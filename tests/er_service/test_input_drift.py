@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import Harness, TenantHandle
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.demo.records import SyntheticRecord, generate_people
@@ -86,7 +87,7 @@ class Scene:
 @pytest.fixture
 def scene(settings: Settings) -> Iterator[Scene]:
     clock = ManualClock(datetime.now(UTC) - timedelta(days=3))
-    services = build_services(settings, clock=clock)
+    services = start_services(settings, clock=clock)
     operator = {"Authorization": f"Bearer {settings.operator_key}"}
     with TestClient(create_app(services=services)) as client:
         harness = Harness(client, services, operator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from conftest import Harness
-from intelgraph.app import build_services
+from intelgraph.bootstrap import start_services
 from intelgraph.er.engine.evaluation import pairwise_metrics
 from intelgraph.graph.ingest import IngestBatch, add_document
 
@@ -105,7 +105,7 @@ def test_people_ingested_by_another_process_are_picked_up_by_the_periodic_sweep(
 ) -> None:
     records = people()
     resolved = resolved_tenant(harness, records[:-10])
-    elsewhere = build_services(harness.services.settings)  # e.g. `intelgraph ingest` at a shell
+    elsewhere = start_services(harness.services.settings)  # e.g. `intelgraph ingest` at a shell
     try:
         batch = IngestBatch()
         for number, record in enumerate(records[-10:], start=1):

@@ -8,6 +8,7 @@ from typing import Any
 from conftest import Harness
 from intelgraph.audit import service as audit
 from intelgraph.er.governance import SUGGESTIONS_SETTING
+from intelgraph.kernel.tenancy import local_operator
 
 from .support import (
     V1_1,
@@ -175,7 +176,7 @@ def test_a_suggestion_is_a_proposal_with_expected_metrics_that_needs_approval(
 
 def test_suggestions_are_refused_while_the_feature_flag_is_off(harness: Harness) -> None:
     resolved = resolved_tenant(harness)
-    harness.services.platform.set(SUGGESTIONS_SETTING, False, actor="operator:test")
+    harness.services.platform.set(local_operator("test"), SUGGESTIONS_SETTING, False)
 
     refused = harness.client.post(
         "/v1/er/thresholds/suggest", json={"type": "PERSON"}, headers=headers(resolved.key)

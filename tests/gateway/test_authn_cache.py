@@ -8,10 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Harness
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.gateway.authn import PrincipalCache
 from intelgraph.kernel.clock import ManualClock
-from intelgraph.kernel.tenancy import Principal
+from intelgraph.kernel.tenancy import Principal, local_operator
 from intelgraph.settings import Settings
 from intelgraph.tenants.model import TenantStatus
 
@@ -27,7 +28,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def cached(settings: Settings, clock: ManualClock) -> Iterator[Harness]:
     """An app whose principal cache runs on a clock the test moves."""
-    services = build_services(
+    services = start_services(
         settings.model_copy(update={"authn_cache_seconds": BOUND}), clock=clock
     )
     with TestClient(create_app(services=services)) as client:
@@ -50,7 +51,9 @@ def test_a_key_revoked_elsewhere_is_refused_once_the_bound_has_passed(
     key = cached.new_key(tenant, "viewer")
     assert status_of(cached, key) == 200  # checked, now trusted for BOUND seconds
     # Revoked as another replica or the CLI would: not through this app's admin API.
-    cached.services.tenants.revoke_key(tenant.slug, key_id_of(cached, tenant.slug, key), actor="t")
+    cached.services.tenants.revoke_key(
+        local_operator("t"), tenant.slug, key_id_of(cached, tenant.slug, key)
+    )
     clock.advance(BOUND - 0.5)
     within_bound = status_of(cached, key)
     clock.advance(1.0)
@@ -80,24 +83,28 @@ def test_a_suspension_is_never_cached_so_reactivation_applies_at_once(
 ) -> None:
     tenant = cached.new_tenant()
     cached.services.tenants.set_status(
-        tenant.slug, TenantStatus.SUSPENDED, actor="t", reason="unpaid"
+        local_operator("t"), tenant.slug, TenantStatus.SUSPENDED, reason="unpaid"
     )
     clock.advance(BOUND + 1)
     assert status_of(cached, tenant.admin_key) == 403
 
-    cached.services.tenants.set_status(tenant.slug, TenantStatus.ACTIVE, actor="t", reason="paid")
+    cached.services.tenants.set_status(
+        local_operator("t"), tenant.slug, TenantStatus.ACTIVE, reason="paid"
+    )
 
     assert status_of(cached, tenant.admin_key) == 200
 
 
 def test_zero_seconds_checks_every_request(settings: Settings) -> None:
-    services = build_services(settings.model_copy(update={"authn_cache_seconds": 0}))
+    services = start_services(settings.model_copy(update={"authn_cache_seconds": 0}))
     with TestClient(create_app(services=services)) as client:
         harness = Harness(client, services, {"Authorization": f"Bearer {settings.operator_key}"})
         tenant = harness.new_tenant()
         key = harness.new_key(tenant, "viewer")
         assert status_of(harness, key) == 200
-        services.tenants.revoke_key(tenant.slug, key_id_of(harness, tenant.slug, key), actor="t")
+        services.tenants.revoke_key(
+            local_operator("t"), tenant.slug, key_id_of(harness, tenant.slug, key)
+        )
 
         assert status_of(harness, key) == 401
 

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 from live_servers import granian_server, uvicorn_server
 
@@ -33,7 +34,7 @@ def server(
         run_background_jobs=False,
     )
     if request.param == "uvicorn":
-        with uvicorn_server(create_app(services=build_services(settings))) as url:
+        with uvicorn_server(create_app(services=start_services(settings))) as url:
             yield url
     else:
         with granian_server(settings, tmp / "server.log") as url:

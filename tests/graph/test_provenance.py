@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import PG_ADMIN_URL, Harness, edge, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.settings import Settings
@@ -224,7 +225,7 @@ def test_an_untouched_chain_verifies_on_a_postgres_server_outside_utc(
         operator_key="igo_test_operator_key",
         run_background_jobs=False,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     with TestClient(create_app(services=services)) as client:
         harness = Harness(client, services, {"Authorization": "Bearer igo_test_operator_key"})
         tenant = three_ingests(harness)

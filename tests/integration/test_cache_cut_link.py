@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from conftest import Harness, person
 from edgecache.support import GET_ENTITY, cached_read, truth
 from integration.tcp_link import CuttableLink
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.settings import Settings
 
@@ -55,7 +56,7 @@ def replicas(
             cache_redis_timeout_seconds=0.2,
             cache_epoch_seconds=EPOCH_SECONDS,
         )
-        services = build_services(settings, clock=clock)
+        services = start_services(settings, clock=clock)
         client = TestClient(create_app(services=services))
         client.__enter__()
         clients.append(client)

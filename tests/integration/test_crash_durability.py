@@ -23,7 +23,7 @@ import httpx
 import orjson
 import pytest
 
-from intelgraph.app import build_services
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 from live_servers import free_port, serve_env, start_serve, stop_process
 
@@ -182,7 +182,7 @@ def test_every_acknowledged_batch_survives_a_sigkill_mid_stream(server: Server) 
         operator_key=OPERATOR_KEY,
         run_background_jobs=False,
     )
-    services = build_services(settings)
+    services = start_services(settings)
     try:
         counts = services.graph.counts(tenant_id)
         report = services.graph.verify_provenance(tenant_id)

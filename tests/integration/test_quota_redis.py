@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from intelgraph.metering.ledger import LedgerFlusher
 from intelgraph.metering.service import MeteringService
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.quotas.decisions import GIGABYTE
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
@@ -131,7 +132,9 @@ def test_ledger_prometheus_and_client_counts_agree_across_replicas(
     prometheus_bytes = sum(
         r.sample("intelgraph_egress_bytes_total", tenant=tenant) for r in replicas
     )
-    ledger = MeteringService(engine).usage_totals(tenant, START, START + timedelta(days=1))
+    ledger = MeteringService(engine, PolicyEngine()).usage_totals(
+        tenant, START, START + timedelta(days=1)
+    )
 
     assert ledger["api_calls"] == prometheus_calls == client_calls
     assert ledger["egress_bytes"] == prometheus_bytes == client_bytes

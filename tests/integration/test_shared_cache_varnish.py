@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from conftest import person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.gateway.authn import JWKS_PATH
 from intelgraph.settings import Settings
 from live_servers import free_port, start_process, stop_process, uvicorn_server
@@ -38,7 +39,7 @@ SEARCH = '{ searchEntities(q: "secret") { total items { label } } }'
 
 @pytest.fixture
 def backend(settings: Settings) -> Iterator[str]:
-    services = build_services(settings)
+    services = start_services(settings)
     with uvicorn_server(create_app(services=services)) as url:
         yield url
 

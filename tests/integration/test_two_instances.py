@@ -11,7 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Harness, edge, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.settings import Settings
 
@@ -41,7 +42,7 @@ def replicas(
             operator_key="igo_test_operator_key",
             run_background_jobs=False,
         )
-        services = build_services(settings, clock=clock)
+        services = start_services(settings, clock=clock)
         client = TestClient(create_app(services=services))
         client.__enter__()
         clients.append(client)

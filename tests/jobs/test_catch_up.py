@@ -21,14 +21,15 @@ import pytest
 from sqlalchemy import Connection, Engine, event
 from typer.testing import CliRunner
 
-from intelgraph.app import build_services
 from intelgraph.audit import service as audit
 from intelgraph.billing.exports import period_of
+from intelgraph.bootstrap import start_services
 from intelgraph.cli.context import services as cli_services
 from intelgraph.cli.main import app as cli
 from intelgraph.jobs import repository as repo
 from intelgraph.jobs.scheduler import Scheduler
 from intelgraph.kernel.clock import ManualClock
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.settings import Settings
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
@@ -91,13 +92,13 @@ def test_days_missed_while_every_replica_was_down_are_exported_on_start_in_order
     db_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = settings_for(db_url, tmp_path)
-    first = build_services(settings, clock=clock)
+    first = start_services(settings, clock=clock)
     move_to(clock, at(2, 0, 6))
     assert "billing.usage_export" in first.scheduler.run_due()  # the 1st, on time
     first.engine.dispose()
     move_to(clock, at(4, 0, 10))  # every replica was down across 00:05 on the 3rd and 4th
 
-    second = build_services(settings, clock=clock)
+    second = start_services(settings, clock=clock)
     exported: list[date] = []
     caught_up = threading.Event()
 
@@ -112,7 +113,7 @@ def test_days_missed_while_every_replica_was_down_are_exported_on_start_in_order
         assert caught_up.wait(20), "the missed days were not exported on start"
     finally:
         second.scheduler.stop()
-    third = build_services(settings, clock=clock)  # another replica starting later
+    third = start_services(settings, clock=clock)  # another replica starting later
     third.exports.on_exported(heard)
     ran_again = third.scheduler.run_due() + second.scheduler.run_due()
 
@@ -123,7 +124,8 @@ def test_days_missed_while_every_replica_was_down_are_exported_on_start_in_order
         (MARCH[2], "succeeded", 1),
         (MARCH[3], "succeeded", 1),
     ]
-    assert [d.day for d in second.exports.list_exports()] == [MARCH[3], MARCH[2], MARCH[1]]
+    listed = second.exports.list_exports(local_operator("test"))
+    assert [d.day for d in listed] == [MARCH[3], MARCH[2], MARCH[1]]
     for services in (second, third):
         services.engine.dispose()
 
@@ -246,7 +248,7 @@ def run_cli(env: dict[str, str], *args: str) -> Any:
 def test_pausing_the_eval_job_stops_only_it_on_every_replica_until_resumed(
     db_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
-    replica = build_services(settings_for(db_url, tmp_path), clock=clock)
+    replica = start_services(settings_for(db_url, tmp_path), clock=clock)
     env = {
         "INTELGRAPH_DATABASE_URL": db_url,
         "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
@@ -283,7 +285,7 @@ def test_pausing_the_eval_job_stops_only_it_on_every_replica_until_resumed(
 def test_pausing_an_unknown_job_or_without_a_reason_is_refused(
     db_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
-    services = build_services(settings_for(db_url, tmp_path), clock=clock)
+    services = start_services(settings_for(db_url, tmp_path), clock=clock)
     env = {
         "INTELGRAPH_DATABASE_URL": db_url,
         "INTELGRAPH_DATA_DIR": str(tmp_path / "data"),
@@ -371,10 +373,10 @@ def test_the_scheduled_reconciliation_holds_no_transaction_while_prometheus_answ
 
     server, url = fake_prometheus(observe)
     try:
-        services = build_services(settings_for(db_url, tmp_path, prometheus_url=url), clock=clock)
+        services = start_services(settings_for(db_url, tmp_path, prometheus_url=url), clock=clock)
         tracker.append(OpenTransactions(services.engine))
         tenant, _ = services.tenants.create_tenant(
-            name="Recon", slug=f"r-{secrets.token_hex(4)}", plan="standard"
+            local_operator("test"), name="Recon", slug=f"r-{secrets.token_hex(4)}", plan="standard"
         )
         move_to(clock, at(2, 1, 31))  # the 1st's export and reconciliation are due
 
@@ -386,5 +388,5 @@ def test_the_scheduled_reconciliation_holds_no_transaction_while_prometheus_answ
     assert seen, "Prometheus was never asked"
     assert set(seen) == {(0, 0)}, seen
     start, end = period_of(MARCH[1])
-    assert services.reconciler.stored(tenant.id, start, end) is not None
+    assert services.reconciler.stored(tenant.id, start, end, local_operator("test")) is not None
     services.engine.dispose()

@@ -17,6 +17,7 @@ from intelgraph.metering.ledger import LedgerFlusher
 from intelgraph.metering.meters import UsageMeters
 from intelgraph.metering.service import MeteringService, record_ingest_events
 from intelgraph.obs.metrics import Metrics
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store import migrate
 from intelgraph.store.engine import create_store_engine
 from intelgraph.store.tables import usage_ledger
@@ -89,7 +90,7 @@ def test_usage_totals_sum_the_buckets_starting_in_the_period(engine: Engine, ten
     flusher.flush()
     with engine.begin() as conn:
         record_ingest_events(conn, tenant, 42, NOON + timedelta(minutes=10, seconds=5))
-    service = MeteringService(engine)
+    service = MeteringService(engine, PolicyEngine())
 
     whole = service.usage_totals(tenant, NOON, NOON + timedelta(hours=1))
     middle = service.usage_totals(

@@ -33,7 +33,7 @@ from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.meters import UsageMeters
 from intelgraph.obs.metrics import Metrics
-from intelgraph.quotas.limiter import QuotaEngine, create_quota_engine
+from intelgraph.quotas.limiter import QuotaEngine, memory_quota_engine, redis_quota_engine
 from intelgraph.tenants.plans import EffectiveLimit, EffectiveLimits, LimitName
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -164,7 +164,11 @@ def build_stack(
 ) -> Stack:
     clock = clock or ManualClock(START)
     metrics = Metrics()
-    engine = create_quota_engine(clock, metrics, redis_url, key_prefix=key_prefix)
+    engine = (
+        redis_quota_engine(clock, metrics, redis_url, key_prefix=key_prefix)
+        if redis_url
+        else memory_quota_engine(clock, metrics)
+    )
     meters = UsageMeters(metrics, clock)
     inner = MeteringMiddleware(tiny_app(engine, limits_for), meters)
     app = PrincipalStage(QuotaMiddleware(inner, engine, limits_for))

@@ -15,7 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import NDJSON, person
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.quotas.decisions import QuotaDecision
 from intelgraph.settings import Settings
 from intelgraph.tenants.plans import LimitName
@@ -48,7 +49,7 @@ def replica(database_url: str, data_dir: Path, quota_redis_url: str) -> Iterator
         redis_url=quota_redis_url,
         cache_redis_url=REDIS_URL,
     )
-    with TestClient(create_app(services=build_services(settings))) as client:
+    with TestClient(create_app(services=start_services(settings))) as client:
         yield client
 
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from conftest import Harness, TenantHandle, edge
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.kernel.clock import SystemClock
 from intelgraph.quotas import QuotaDecision
 from intelgraph.quotas.windows import MemoryWindows, MovingWindows, RedisWindows
@@ -224,7 +225,7 @@ def app(
         run_background_jobs=False,
         redis_url=REDIS_URL if quotas else None,
     )
-    services = build_services(app_settings)
+    services = start_services(app_settings)
     with TestClient(create_app(services=services)) as client:
         yield Harness(client, services, {"Authorization": f"Bearer {app_settings.operator_key}"})
 

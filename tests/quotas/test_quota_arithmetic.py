@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from intelgraph.kernel.clock import ManualClock
 from intelgraph.obs.metrics import Metrics
 from intelgraph.quotas.decisions import QuotaDecision
-from intelgraph.quotas.limiter import create_quota_engine, seconds_to_utc_midnight
+from intelgraph.quotas.limiter import memory_quota_engine, seconds_to_utc_midnight
 from intelgraph.quotas.windows import _Log
 from intelgraph.tenants.plans import LimitName
 
-ENGINE = create_quota_engine(ManualClock(), Metrics())
+ENGINE = memory_quota_engine(ManualClock(), Metrics())
 
 
 @given(

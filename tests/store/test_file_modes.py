@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
 from intelgraph.billing.adapters import Delivery, FileAdapter
 from intelgraph.billing.outbox import delivery_id
+from intelgraph.bootstrap import start_services
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.settings import Settings
 from intelgraph.store.engine import create_store_engine
 
@@ -72,7 +74,7 @@ def test_an_existing_parent_directory_of_the_database_is_left_alone(tmp_path: Pa
 
 def test_the_data_dir_and_generated_key_files_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "var" / "data"
-    services = build_services(settings_in(data_dir))
+    services = start_services(settings_in(data_dir))
     with TestClient(create_app(services=services)) as client:
         tenant = client.post(
             "/v1/admin/tenants",
@@ -93,10 +95,10 @@ def test_the_data_dir_and_generated_key_files_are_private(tmp_path: Path) -> Non
 
 def test_usage_exports_and_billing_event_files_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    services = build_services(settings_in(data_dir))
+    services = start_services(settings_in(data_dir))
     try:
         yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
-        result = services.exports.export(yesterday)
+        result = services.exports.export(yesterday, local_operator("test"))
     finally:
         services.engine.dispose()
     exports = services.settings.usage_export_dir
@@ -130,7 +132,7 @@ def test_an_older_install_is_made_private_at_start_up(
 ) -> None:
     data_dir = tmp_path / "data"
     settings = settings_in(data_dir)
-    build_services(settings).engine.dispose()  # the install
+    start_services(settings).engine.dispose()  # the install
     for path in [data_dir, *data_dir.rglob("*")]:  # as it was before files were made private
         path.chmod(0o755 if path.is_dir() else 0o644)
     (data_dir / "exports").mkdir(mode=0o755)
@@ -138,7 +140,7 @@ def test_an_older_install_is_made_private_at_start_up(
     os.chmod(data_dir / "exports" / "old.csv", 0o644)
 
     with caplog.at_level("WARNING"):
-        build_services(settings).engine.dispose()
+        start_services(settings).engine.dispose()
 
     entries = [data_dir, *data_dir.rglob("*")]
     loose = {p.name: oct(mode(p)) for p in entries if mode(p) & 0o077}

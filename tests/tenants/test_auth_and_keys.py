@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Harness, TenantHandle, person
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.store.tables import api_keys, metadata
 
 ENTITY_QUERY = '{ entity(id: "ent_nope") { id } }'
@@ -210,7 +211,7 @@ def test_a_tenant_admin_manages_keys_of_its_own_tenant_only(harness: Harness) ->
         assert response.status_code == 403, response.text
         assert error_code(response) == "POLICY_DENIED"
     assert can_read(harness, theirs.admin_key) == 200
-    assert len(harness.services.tenants.list_keys(theirs.id)) == 1
+    assert len(harness.services.tenants.list_keys(local_operator("test"), theirs.id)) == 1
 
 
 def test_a_tenant_admin_cannot_create_tenants(harness: Harness) -> None:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Route, sync_playwright
 
-from intelgraph.app import build_services, create_app
+from intelgraph.app import create_app
+from intelgraph.bootstrap import start_services
 from intelgraph.settings import Settings
 from live_servers import uvicorn_server
 
@@ -34,7 +35,7 @@ def live_url(tmp_path: Path) -> Iterator[str]:
         operator_key=OPERATOR_KEY,
         run_background_jobs=False,
     )
-    with uvicorn_server(create_app(services=build_services(settings))) as url:
+    with uvicorn_server(create_app(services=start_services(settings))) as url:
         yield url
 
 

@@ -18,7 +18,7 @@ from intelgraph.api.rest_models.admin import (
 )
 from intelgraph.api.rest_models.body import parse_body
 from intelgraph.api.rest_models.fields import parse_rfc3339, whole_number
-from intelgraph.audit import service as audit
+from intelgraph.audit.log import AuditLog
 from intelgraph.http.body import read_json_object
 from intelgraph.http.responses import JSONResponse
 from intelgraph.http.scope import (
@@ -27,8 +27,6 @@ from intelgraph.http.scope import (
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import MeteringService
-from intelgraph.policy.actions import Action
-from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.entitlements import EntitlementService
 from intelgraph.tenants.model import TenantStatus
 from intelgraph.tenants.service import TenantService
@@ -41,15 +39,13 @@ class AdminApi:
         self,
         tenants: TenantService,
         entitlements: EntitlementService,
-        policy: PolicyEngine,
-        engine: Any,
+        audit: AuditLog,
         metering: MeteringService,
     ) -> None:
         self.metering = metering
         self.tenants = tenants
         self.entitlements = entitlements
-        self.policy = policy
-        self.engine = engine
+        self.audit = audit
 
     def routes(self) -> list[Route]:
         return [
@@ -75,10 +71,8 @@ class AdminApi:
 
     async def usage(self, request: Request) -> Response:
         """Metered totals over [from, to) (RFC 3339; default: today so far)."""
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
-        self._allow(request, Action.ADMIN_WRITE, "usage", tenant.id)
+        principal = require_principal(request.scope)
+        tenant = self.tenants.tenant_for(principal, request.path_params["tenant"])
         now = datetime.now(UTC)
         raw_from = request.query_params.get("from")
         raw_to = request.query_params.get("to")
@@ -88,7 +82,7 @@ class AdminApi:
             else now.replace(hour=0, minute=0, second=0, microsecond=0)
         )
         end = _timestamp(raw_to, "to") if raw_to else now
-        totals = self.metering.usage_totals(tenant.id, start, end)
+        totals = self.metering.usage_for(principal, tenant.id, start, end)
         return JSONResponse(
             {
                 "tenantId": tenant.id,
@@ -98,65 +92,64 @@ class AdminApi:
             }
         )
 
+    # The tenant and entitlement services decide who may: the routes below parse, call
+    # with the caller and present.
+
     async def show_limits(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
+        limits = self.entitlements.limits_for(
             require_principal(request.scope), request.path_params["tenant"]
         )
-        self._allow(request, Action.ADMIN_WRITE, "limits", tenant.id)
-        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
+        return JSONResponse(limits.as_dict())
 
     async def set_override(self, request: Request) -> Response:
-        principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
+        principal = require_principal(request.scope)
+        # Refused, then the tenant looked up, before the body is read (the service asks again).
+        self.entitlements.require_may_change_limits(principal)
+        tenant_id = self.tenants.tenant_for(principal, request.path_params["tenant"]).id
         body = parse_body(SetOverride, await json_object(request))
         override_id = self.entitlements.set_override(
-            tenant.id,
+            principal,
+            tenant_id,
             body.limit,
             body.value,
-            actor=principal.actor,
             reason=body.reason,
             expires_at=body.expiresAt,
         )
-        limits = self.entitlements.effective_limits(tenant.id).as_dict()
+        limits = self.entitlements.limits_for(principal, tenant_id).as_dict()
         return JSONResponse({"overrideId": override_id} | limits, status_code=201)
 
     async def remove_override(self, request: Request) -> Response:
-        principal = self._allow(request, Action.TENANT_ADMIN, "override", None)
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
+        principal = require_principal(request.scope)
+        slug = request.path_params["tenant"]
         self.entitlements.remove_override(
-            tenant.id,
+            principal,
+            slug,
             request.path_params["limit"],
-            actor=principal.actor,
             reason=request.query_params.get("reason", ""),
         )
-        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
+        return JSONResponse(self.entitlements.limits_for(principal, slug).as_dict())
 
     async def change_plan(self, request: Request) -> Response:
-        principal = self._allow(request, Action.TENANT_ADMIN, "plan", None)
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
+        principal = require_principal(request.scope)
+        # Refused, then the tenant looked up, before the body is read (the service asks again).
+        self.entitlements.require_may_change_limits(principal)
+        tenant_id = self.tenants.tenant_for(principal, request.path_params["tenant"]).id
         body = parse_body(ChangePlan, await json_object(request))
-        self.entitlements.change_plan(
-            tenant.id, body.plan, actor=principal.actor, reason=body.reason
-        )
-        return JSONResponse(self.entitlements.effective_limits(tenant.id).as_dict())
+        self.entitlements.change_plan(principal, tenant_id, body.plan, reason=body.reason)
+        return JSONResponse(self.entitlements.limits_for(principal, tenant_id).as_dict())
 
     async def create_tenant(self, request: Request) -> Response:
-        principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
+        principal = require_principal(request.scope)
+        self.tenants.require_tenant_admin(principal)  # before the body is read
         body = parse_body(CreateTenant, await json_object(request))
         tenant, issued = self.tenants.create_tenant(
+            principal,
             name=body.name,
             slug=body.slug,
             plan=body.plan,
             region=body.region,
             is_sandbox=body.sandbox,
             admin_key_name=body.adminKeyName,
-            actor=principal.actor,
         )
         payload = {
             "tenant": tenant.as_dict(),
@@ -166,14 +159,13 @@ class AdminApi:
         return JSONResponse(payload, status_code=201)
 
     async def list_tenants(self, request: Request) -> Response:
-        self._allow(request, Action.TENANT_ADMIN, "tenant", None)
-        return JSONResponse({"tenants": [t.as_dict() for t in self.tenants.list_tenants()]})
+        tenants = self.tenants.list_tenants_for(require_principal(request.scope))
+        return JSONResponse({"tenants": [t.as_dict() for t in tenants]})
 
     async def show_tenant(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
+        tenant = self.tenants.administered_tenant(
             require_principal(request.scope), request.path_params["tenant"]
         )
-        self._allow(request, Action.ADMIN_WRITE, "tenant", tenant.id)
         return JSONResponse({"tenant": tenant.as_dict()})
 
     async def suspend(self, request: Request) -> Response:
@@ -183,60 +175,48 @@ class AdminApi:
         return await self._set_status(request, TenantStatus.ACTIVE)
 
     async def _set_status(self, request: Request, status: TenantStatus) -> Response:
-        principal = self._allow(request, Action.TENANT_ADMIN, "tenant", None)
+        principal = require_principal(request.scope)
+        self.tenants.require_tenant_admin(principal)  # before the body is read
         body = parse_body(StatusChange, await json_object(request, required=False))
         tenant = self.tenants.set_status(
-            request.path_params["tenant"], status, actor=principal.actor, reason=body.reason
+            principal, request.path_params["tenant"], status, reason=body.reason
         )
         return JSONResponse({"tenant": tenant.as_dict()})
 
     async def create_key(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
-        principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
+        principal = require_principal(request.scope)
+        tenant = self.tenants.administered_tenant(principal, request.path_params["tenant"])
         body = parse_body(CreateKey, await json_object(request))
         issued = self.tenants.create_key(
-            tenant.id, name=body.name, roles=list(body.roles), actor=principal.actor
+            principal, tenant.id, name=body.name, roles=list(body.roles)
         )
         return JSONResponse(
             {"apiKey": issued.plaintext, "key": issued.key.as_dict()}, status_code=201
         )
 
     async def list_keys(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
+        keys = self.tenants.list_keys(
             require_principal(request.scope), request.path_params["tenant"]
         )
-        self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
-        return JSONResponse({"keys": [k.as_dict() for k in self.tenants.list_keys(tenant.id)]})
+        return JSONResponse({"keys": [k.as_dict() for k in keys]})
 
     async def revoke_key(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
+        self.tenants.revoke_key(
+            require_principal(request.scope),
+            request.path_params["tenant"],
+            request.path_params["key_id"],
         )
-        principal = self._allow(request, Action.ADMIN_WRITE, "key", tenant.id)
-        self.tenants.revoke_key(tenant.id, request.path_params["key_id"], actor=principal.actor)
         return Response(status_code=204)
 
     async def audit_log(self, request: Request) -> Response:
+        """Operators (audit.read) read every tenant's records or ``?tenant=``'s; a tenant
+        admin reads its own tenant's, whatever it names."""
         principal: Principal = require_principal(request.scope)
-        wanted = request.query_params.get("tenant")
-        if principal.is_operator:
-            self._allow(request, Action.TENANT_ADMIN, "audit", None)
-            tenant_id = self.tenants.get_tenant(wanted).id if wanted else None
-        else:
-            self._allow(request, Action.ADMIN_WRITE, "audit", principal.tenant_id)
-            tenant_id = principal.tenant_id
+        wanted = request.query_params.get("tenant") if principal.is_operator else None
+        tenant_id = self.tenants.get_tenant(wanted).id if wanted else None
         limit = _int_param(request, "limit", 100, 1, 1000)
-        records = audit.list_records(self.engine, tenant_id, limit)
+        records = self.audit.list_records(principal, tenant_id, limit)
         return JSONResponse({"records": [r.as_dict() for r in records]})
-
-    def _allow(
-        self, request: Request, action: Action, kind: str, tenant_id: str | None
-    ) -> Principal:
-        principal: Principal = require_principal(request.scope)
-        self.policy.authorize(principal, action, kind, tenant_id)
-        return principal
 
 
 async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:

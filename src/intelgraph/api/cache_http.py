@@ -1,4 +1,7 @@
-"""/v1/admin/cache: the edge cache safelist (operator) and purges (operator or tenant admin)."""
+"""/v1/admin/cache: the edge cache safelist (operator) and purges (operator or tenant admin).
+
+The services decide who may: these routes parse, call with the caller and present.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +18,16 @@ from intelgraph.api.rest_models.cache import SafelistEntryBody, SafelistRemoval
 from intelgraph.edgecache.keys import variables_hash
 from intelgraph.edgecache.service import EdgeCache
 from intelgraph.http.responses import JSONResponse
-from intelgraph.http.scope import (
-    require_principal,
-)
+from intelgraph.http.scope import require_principal
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
-from intelgraph.policy.actions import Action
-from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.service import TenantService
 
 
 class EdgeCacheApi:
-    def __init__(self, cache: EdgeCache, tenants: TenantService, policy: PolicyEngine) -> None:
+    def __init__(self, cache: EdgeCache, tenants: TenantService) -> None:
         self.cache = cache
         self.tenants = tenants
-        self.policy = policy
 
     def routes(self) -> list[Route]:
         return [
@@ -40,17 +38,17 @@ class EdgeCacheApi:
         ]
 
     async def list_safelist(self, request: Request) -> Response:
-        self._operator(request)
-        return JSONResponse({"safelist": self.cache.safelist.list_entries()})
+        principal = require_principal(request.scope)
+        return JSONResponse({"safelist": self.cache.safelist.list_entries(principal)})
 
     async def set_entry(self, request: Request) -> Response:
         """Body ``{"ttl": 30, "reason": "…", "graphDerived": false}``."""
-        principal = self._operator(request)
+        principal = require_principal(request.scope)
         body = parse_body(SafelistEntryBody, await json_object(request))
         entry = self.cache.safelist.set_entry(
+            principal,
             request.path_params["operation_id"],
             body.ttl,
-            actor=principal.actor,
             reason=body.reason,
             is_graph_derived=body.graphDerived,
         )
@@ -58,11 +56,11 @@ class EdgeCacheApi:
 
     async def remove_entry(self, request: Request) -> Response:
         """Body ``{"reason": "…"}`` (or ``?reason=``)."""
-        principal = self._operator(request)
+        principal = require_principal(request.scope)
         body = parse_body(SafelistRemoval, await json_object(request, required=False))
         reason = body.reason or request.query_params.get("reason") or ""
         self.cache.safelist.remove_entry(
-            request.path_params["operation_id"], actor=principal.actor, reason=reason
+            principal, request.path_params["operation_id"], reason=reason
         )
         return Response(status_code=204)
 
@@ -117,8 +115,3 @@ class EdgeCacheApi:
             self.cache.purge_all, principal, tenant_ids, str(reason) if reason else ""
         )
         return JSONResponse({"purged": removed, "tenants": len(tenant_ids), "all": True})
-
-    def _operator(self, request: Request) -> Principal:
-        principal: Principal = require_principal(request.scope)
-        self.policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache_safelist", None)
-        return principal

@@ -25,8 +25,6 @@ from intelgraph.http.scope import (
 from intelgraph.kernel.errors import GRAPHQL_VALIDATION, VALIDATION, IntelGraphError
 from intelgraph.kernel.tenancy import Principal
 from intelgraph.persisted.registry import PersistedQueryRegistry
-from intelgraph.policy.actions import Action
-from intelgraph.policy.engine import PolicyEngine
 from intelgraph.tenants.platform_settings import FORCE_API_V1_DEFAULT, PlatformSettings
 from intelgraph.tenants.service import TenantService
 
@@ -38,13 +36,11 @@ class EvolutionApi:
         newest_schema: GraphQLSchema,
         tenants: TenantService,
         platform: PlatformSettings,
-        policy: PolicyEngine,
     ) -> None:
         self.registry = registry
         self.newest_schema = newest_schema
         self.tenants = tenants
         self.platform = platform
-        self.policy = policy
 
     def routes(self) -> list[Route]:
         return [
@@ -57,8 +53,6 @@ class EvolutionApi:
     async def register(self, request: Request) -> Response:
         """Operators register platform operations; tenant admins register their own."""
         principal: Principal = require_principal(request.scope)
-        action = Action.TENANT_ADMIN if principal.is_operator else Action.ADMIN_WRITE
-        self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
         raw = await json_object(request)
         # The document is checked against the schema before the other fields, as always.
         document = require_string(raw, "document")
@@ -66,23 +60,16 @@ class EvolutionApi:
         body = parse_body(Registration, raw)
         # Off the loop: on PostgreSQL it may wait for the scope's registration lock.
         operation = await run_in_threadpool(
-            self.registry.register,
-            principal.tenant_id,
-            body.document,
-            body.id,
-            tuple(body.roles),
-            "operator" if principal.is_operator else "tenant",
+            self.registry.register, principal, body.document, body.id, tuple(body.roles)
         )
         return JSONResponse(operation.as_dict(), status_code=201)
 
     async def list_operations(self, request: Request) -> Response:
         """The operations the caller can run, a page at a time (``?limit=``, ``?after=``)."""
         principal: Principal = require_principal(request.scope)
-        action = Action.TENANT_ADMIN if principal.is_operator else Action.ENTITY_READ
-        self.policy.authorize(principal, action, "persisted_query", principal.tenant_id)
         limit = _page_limit(request)
         after = request.query_params.get("after") or None
-        page = await run_in_threadpool(self.registry.list_page, principal.tenant_id, limit, after)
+        page = await run_in_threadpool(self.registry.list_page, principal, limit, after)
         return JSONResponse(
             {
                 "operations": [op.as_dict() for op in page.operations],
@@ -91,33 +78,28 @@ class EvolutionApi:
         )
 
     async def api_settings(self, request: Request) -> Response:
-        tenant = self.tenants.tenant_for(
-            require_principal(request.scope), request.path_params["tenant"]
-        )
         principal: Principal = require_principal(request.scope)
-        self.policy.authorize(principal, Action.ADMIN_WRITE, "api_settings", tenant.id)
         body = parse_body(ApiSettings, await json_object(request))
-        changes: dict[str, object] = {}
-        if "defaultApiVersion" in body.model_fields_set:
-            changes["default_api_version"] = body.defaultApiVersion
+        # Left out, the tenant's default version stays; null clears it.
+        is_version_named = "defaultApiVersion" in body.model_fields_set
         updated = self.tenants.update_api_settings(
-            tenant.id,
-            actor=principal.actor,
+            principal,
+            request.path_params["tenant"],
+            default_api_version=body.defaultApiVersion if is_version_named else ...,
             reason=body.reason,
             is_safelisted=body.safelistMode,
             allows_apq=body.allowsApq,
             allows_introspection=body.allowsIntrospection,
-            **changes,
         )
         return JSONResponse({"tenant": updated.as_dict()})
 
     async def force_v1(self, request: Request) -> Response:
         """The backout switch: serve 1.0 to every request that names no version."""
         principal: Principal = require_principal(request.scope)
-        self.policy.authorize(principal, Action.TENANT_ADMIN, "platform", None)
+        self.tenants.require_tenant_admin(principal)  # refused before the body is read
         body = parse_body(ForceV1, await json_object(request))
         forced = body.forceV1 is True  # required and never null: the model refuses both
-        self.platform.set(FORCE_API_V1_DEFAULT, forced, actor=principal.actor, reason=body.reason)
+        self.platform.set(principal, FORCE_API_V1_DEFAULT, forced, reason=body.reason)
         return JSONResponse({"forceV1": forced})
 
 

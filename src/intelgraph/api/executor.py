@@ -6,8 +6,9 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
@@ -196,7 +197,8 @@ class GraphQLExecutor:
                 {"variableErrors": [error.message for error in coerced[:20]]},
             )
         # The cost sees the operation's own variable defaults, not only the field defaults.
-        values = coerced.coerced if hasattr(coerced, "coerced") else coerced
+        # graphql-core 3.3 wraps the values (``.coerced``); 3.2 returns the dict itself.
+        values = cast(Mapping[str, Any], getattr(coerced, "coerced", coerced))
         check_cost(self.schema, prepared.document, operation, dict(values), self.limits)
         result = self._run(prepared, variables, operation_name, context, operation, budget)
         body: dict[str, Any] = {"data": result.data}

@@ -239,7 +239,7 @@ class GraphQLEndpoint:
         """Register APQ text that ``prepared`` shows parsed and validated for this request's
         API version; a no-op for other documents. Raises PERSISTED_QUERY_LIMIT when full."""
         if document.needs_registration and prepared.sha256 == document.sha256:
-            self.registry.register(principal.tenant_id, document.text, origin="apq")
+            self.registry.register_served(principal.tenant_id, document.text, origin="apq")
 
     def _require_not_safelisted(self, principal: Principal, sha: str) -> None:
         if not principal.is_safelisted:
@@ -308,7 +308,7 @@ class GraphQLEndpoint:
         # The rewrite is as restricted as the operation it came from.
         roles = document.persisted.roles if document.persisted is not None else ()
         try:
-            registered = self.registry.register(
+            registered = self.registry.register_served(
                 principal.tenant_id, rewrite.document, roles=roles, origin="rewrite"
             )
         except IntelGraphError as err:  # a full tenant still gets its answer, without a hint

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
+from ariadne.types import SchemaBindable
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
@@ -24,7 +25,7 @@ json_scalar = ScalarType("JSON")
 datetime_scalar = ScalarType("DateTime")
 
 
-def _ctx(info: GraphQLResolveInfo) -> RequestContext:
+def _ctx(info: GraphQLResolveInfo[Any]) -> RequestContext:
     context: RequestContext = info.context
     return context
 
@@ -51,7 +52,7 @@ def serialize_datetime(value: Any) -> str:
 
 @query.field("entity")
 @query.field("getEntity")
-def resolve_entity(_: None, info: GraphQLResolveInfo, id: str) -> Entity | None:
+def resolve_entity(_: None, info: GraphQLResolveInfo[Any], id: str) -> Entity | None:
     ctx = _ctx(info)
     return ctx.graph.get_entity(ctx.principal, id)
 
@@ -59,7 +60,7 @@ def resolve_entity(_: None, info: GraphQLResolveInfo, id: str) -> Entity | None:
 @query.field("searchEntities")
 def resolve_search(
     _: None,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Any],
     q: str,
     types: list[str] | None = None,
     limit: int = 25,
@@ -72,7 +73,7 @@ def resolve_search(
 @query.field("neighbors")
 def resolve_neighbors(
     _: None,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Any],
     id: str,
     hops: int = 1,
     limit: int = 50,
@@ -85,7 +86,7 @@ def resolve_neighbors(
 @query.field("pathBetween")
 def resolve_path(
     _: None,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Any],
     fromId: str,
     toId: str,
     maxHops: int = 3,
@@ -97,7 +98,7 @@ def resolve_path(
 @query.field("pagerankTop")
 def resolve_pagerank(
     _: None,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Any],
     limit: int = 20,
     type: str | None = None,
 ) -> Any:
@@ -106,38 +107,38 @@ def resolve_pagerank(
 
 
 @page_type.field("nextCursor")
-def resolve_next_cursor(page: Any, _: GraphQLResolveInfo) -> str | None:
+def resolve_next_cursor(page: Any, _: GraphQLResolveInfo[Any]) -> str | None:
     cursor: str | None = page.next_cursor
     return cursor
 
 
 @entity_type.field("externalId")
-def resolve_external_id(entity: Entity, _: GraphQLResolveInfo) -> str:
+def resolve_external_id(entity: Entity, _: GraphQLResolveInfo[Any]) -> str:
     return entity.external_id
 
 
 @entity_type.field("name")
-def resolve_name(entity: Entity, _: GraphQLResolveInfo) -> str:
+def resolve_name(entity: Entity, _: GraphQLResolveInfo[Any]) -> str:
     return entity.label
 
 
 @entity_type.field("props")
-def resolve_props(entity: Entity, _: GraphQLResolveInfo) -> dict[str, Any]:
+def resolve_props(entity: Entity, _: GraphQLResolveInfo[Any]) -> dict[str, Any]:
     return entity.attributes
 
 
 @entity_type.field("createdAt")
-def resolve_created(entity: Entity, _: GraphQLResolveInfo) -> Any:
+def resolve_created(entity: Entity, _: GraphQLResolveInfo[Any]) -> Any:
     return entity.created_at
 
 
 @entity_type.field("updatedAt")
-def resolve_updated(entity: Entity, _: GraphQLResolveInfo) -> Any:
+def resolve_updated(entity: Entity, _: GraphQLResolveInfo[Any]) -> Any:
     return entity.updated_at
 
 
 @entity_type.field("degree")
-def resolve_degree(entity: Entity, info: GraphQLResolveInfo) -> int:
+def resolve_degree(entity: Entity, info: GraphQLResolveInfo[Any]) -> int:
     ctx = _ctx(info)
     if entity.id not in ctx.degree_memo:
         ctx.degree_memo.update(ctx.graph.degrees(ctx.principal, [entity.id]))
@@ -145,46 +146,46 @@ def resolve_degree(entity: Entity, info: GraphQLResolveInfo) -> int:
 
 
 @relationship_type.field("fromId")
-def resolve_from_id(rel: Relationship, _: GraphQLResolveInfo) -> str:
+def resolve_from_id(rel: Relationship, _: GraphQLResolveInfo[Any]) -> str:
     return rel.from_id
 
 
 @relationship_type.field("toId")
-def resolve_to_id(rel: Relationship, _: GraphQLResolveInfo) -> str:
+def resolve_to_id(rel: Relationship, _: GraphQLResolveInfo[Any]) -> str:
     return rel.to_id
 
 
 @relationship_type.field("from")
-def resolve_from(rel: Relationship, info: GraphQLResolveInfo) -> Entity | None:
+def resolve_from(rel: Relationship, info: GraphQLResolveInfo[Any]) -> Entity | None:
     ctx = _ctx(info)
     return ctx.graph.get_entity(ctx.principal, rel.from_id)
 
 
 @relationship_type.field("to")
-def resolve_to(rel: Relationship, info: GraphQLResolveInfo) -> Entity | None:
+def resolve_to(rel: Relationship, info: GraphQLResolveInfo[Any]) -> Entity | None:
     ctx = _ctx(info)
     return ctx.graph.get_entity(ctx.principal, rel.to_id)
 
 
 @relationship_type.field("firstSeen")
-def resolve_first_seen(rel: Relationship, _: GraphQLResolveInfo) -> Any:
+def resolve_first_seen(rel: Relationship, _: GraphQLResolveInfo[Any]) -> Any:
     return rel.first_seen
 
 
 @relationship_type.field("lastSeen")
-def resolve_last_seen(rel: Relationship, _: GraphQLResolveInfo) -> Any:
+def resolve_last_seen(rel: Relationship, _: GraphQLResolveInfo[Any]) -> Any:
     return rel.last_seen
 
 
 @score_type.field("computedAt")
-def resolve_computed_at(score: Any, _: GraphQLResolveInfo) -> Any:
+def resolve_computed_at(score: Any, _: GraphQLResolveInfo[Any]) -> Any:
     return score.computed_at
 
 
 @mutation.field("ingest")
 def resolve_ingest(
     _: None,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Any],
     entities: list[dict[str, Any]] | None = None,
     relationships: list[dict[str, Any]] | None = None,
     partial: bool = False,
@@ -219,7 +220,7 @@ def resolve_ingest(
     }
 
 
-BINDABLES = [
+BINDABLES: list[SchemaBindable] = [
     query,
     mutation,
     entity_type,

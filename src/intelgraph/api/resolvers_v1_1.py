@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType
+from ariadne.types import SchemaBindable
 from graphql import GraphQLResolveInfo
 
 from intelgraph.api.context import RequestContext
@@ -24,7 +25,7 @@ entity_type = ObjectType("Entity")
 
 
 @query.field("entities")
-def resolve_entities(_: None, info: GraphQLResolveInfo, ids: list[str]) -> list[Entity | None]:
+def resolve_entities(_: None, info: GraphQLResolveInfo[Any], ids: list[str]) -> list[Entity | None]:
     if len(ids) > MAX_BATCH_IDS:
         raise IntelGraphError(
             LIST_LIMIT_EXCEEDED,
@@ -37,13 +38,13 @@ def resolve_entities(_: None, info: GraphQLResolveInfo, ids: list[str]) -> list[
 
 
 @query.field("apiVersion")
-def resolve_api_version(_: None, info: GraphQLResolveInfo) -> str:
+def resolve_api_version(_: None, info: GraphQLResolveInfo[Any]) -> str:
     context: RequestContext = info.context
     return context.api_version
 
 
 @entity_type.field("sources")
-def resolve_sources(entity: Entity, _: GraphQLResolveInfo) -> list[dict[str, Any]]:
+def resolve_sources(entity: Entity, _: GraphQLResolveInfo[Any]) -> list[dict[str, Any]]:
     if entity.source is None:
         return []
     return [
@@ -56,7 +57,7 @@ def resolve_sources(entity: Entity, _: GraphQLResolveInfo) -> list[dict[str, Any
 
 
 @entity_type.field("retentionTier")
-def resolve_retention_tier(entity: Entity, _: GraphQLResolveInfo) -> str:
+def resolve_retention_tier(entity: Entity, _: GraphQLResolveInfo[Any]) -> str:
     return retention_tier(entity.purposes)
 
 
@@ -83,7 +84,7 @@ def _er(context: RequestContext) -> EntityResolutionService:
 
 
 @entity_type.field("resolution")
-def resolve_resolution(entity: Entity, info: GraphQLResolveInfo) -> EntityResolution | None:
+def resolve_resolution(entity: Entity, info: GraphQLResolveInfo[Any]) -> EntityResolution | None:
     if not is_resolvable(entity.type):
         return None
     context: RequestContext = info.context
@@ -91,19 +92,19 @@ def resolve_resolution(entity: Entity, info: GraphQLResolveInfo) -> EntityResolu
 
 
 @entity_type.field("canonicalId")
-def resolve_canonical_id(entity: Entity, info: GraphQLResolveInfo) -> str | None:
+def resolve_canonical_id(entity: Entity, info: GraphQLResolveInfo[Any]) -> str | None:
     found = resolve_resolution(entity, info)
     return None if found is None else found.cluster_id
 
 
 @resolution_type.field("clusterId")
-def resolve_cluster_id(resolution: EntityResolution, _: GraphQLResolveInfo) -> str | None:
+def resolve_cluster_id(resolution: EntityResolution, _: GraphQLResolveInfo[Any]) -> str | None:
     return resolution.cluster_id
 
 
 @resolution_type.field("members")
 def resolve_members(
-    resolution: EntityResolution, info: GraphQLResolveInfo, limit: int = 50
+    resolution: EntityResolution, info: GraphQLResolveInfo[Any], limit: int = 50
 ) -> list[Entity]:
     context: RequestContext = info.context
     wanted = list(resolution.members[: max(limit, 0)])
@@ -112,13 +113,13 @@ def resolve_members(
 
 
 @query.field("explainMatch")
-def resolve_explain_match(_: None, info: GraphQLResolveInfo, a: str, b: str) -> dict[str, Any]:
+def resolve_explain_match(_: None, info: GraphQLResolveInfo[Any], a: str, b: str) -> dict[str, Any]:
     context: RequestContext = info.context
     return _er(context).resolution.explain_match(context.principal, a, b).as_dict()
 
 
 @mutation.field("purgeCache")
-def resolve_purge_cache(_: None, info: GraphQLResolveInfo, opId: str, varsHash: str) -> bool:
+def resolve_purge_cache(_: None, info: GraphQLResolveInfo[Any], opId: str, varsHash: str) -> bool:
     context: RequestContext = info.context
     if context.edge_cache is None:
         raise IntelGraphError(SERVICE_UNAVAILABLE, "the edge cache is not available here")
@@ -129,4 +130,4 @@ def resolve_purge_cache(_: None, info: GraphQLResolveInfo, opId: str, varsHash: 
     return removed > 0
 
 
-BINDABLES_V1_1 = [query, mutation, entity_type, resolution_type]
+BINDABLES_V1_1: list[SchemaBindable] = [query, mutation, entity_type, resolution_type]

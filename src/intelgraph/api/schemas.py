@@ -45,7 +45,7 @@ def _record_deprecated_fields(schema: GraphQLSchema) -> None:
 
 
 def _recording(coordinate: str, resolve: Any) -> Any:
-    def resolve_and_record(parent: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+    def resolve_and_record(parent: Any, info: GraphQLResolveInfo[Any], **arguments: Any) -> Any:
         context = info.context
         if isinstance(context, RequestContext):
             context.deprecated_fields_used.add(coordinate)

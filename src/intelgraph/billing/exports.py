@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine
 
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.billing import export_repository as repo
 from intelgraph.billing.usage_rows import EXPORT_COLUMNS, UsageExportRow, canonical_json
 from intelgraph.crypto.dsse import IN_TOTO_PAYLOAD_TYPE, sign_envelope, statement
@@ -43,11 +44,16 @@ from intelgraph.crypto.keyring import Keyring, b64url
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import EXPORT_NOT_FOUND, VALIDATION, IntelGraphError
 from intelgraph.kernel.private_files import make_private_dir, private_opener
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 from intelgraph.store.locks import try_job_lock
 
 log = logging.getLogger(__name__)
 
 EXPORT_JOB = "billing.usage_export"
+SCHEDULER_ACTOR = "system:scheduler"  # who scheduled exports are recorded as
+RESOURCE = "usage_export"
 MANIFEST_NAME = "manifest.json"
 PREDICATE_TYPE = "https://intelgraph.dev/attestations/usage-export/v1"
 SIGNATURE_SCHEME = "ed25519"
@@ -191,11 +197,25 @@ class ExportListing:
 
 
 class UsageExporter:
-    """Builds, signs, writes and lists daily usage exports."""
+    """Builds, signs, writes and lists daily usage exports.
 
-    def __init__(self, engine: Engine, clock: Clock, keyring: Keyring, export_dir: Path) -> None:
+    Exports hold every tenant's usage: operators' calls take the principal and ask policy
+    for ``billing.admin``; the scheduler's (``run_scheduled``, ``export_previous_day``) act
+    for nobody and ask none.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        keyring: Keyring,
+        export_dir: Path,
+        policy: PolicyEngine,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._policy = policy
+        self._uow = UnitOfWorkFactory(engine, clock)
         self._keyring = keyring
         self._export_dir = export_dir
         self._listeners: list[ExportListener] = []
@@ -210,13 +230,18 @@ class UsageExporter:
 
     # --- rows ------------------------------------------------------------------------------
 
-    def rows_for(self, day: date) -> list[UsageExportRow]:
+    def rows_for(self, day: date, principal: Principal) -> list[UsageExportRow]:
         """One signed row per tenant that existed at the end of ``day`` (zero usage
         included), ordered by tenant id.
 
-        Raises VALIDATION when the day has not ended yet (its usage is still growing).
+        Raises POLICY_DENIED unless the principal administers billing; VALIDATION when the
+        day has not ended yet (its usage is still growing).
         """
+        self._authorize(principal)
         return self._sign_rows(self._unsigned_rows(day))
+
+    def _authorize(self, principal: Principal) -> None:
+        self._policy.authorize(principal, Action.BILLING_ADMIN, RESOURCE, None)
 
     def _unsigned_rows(self, day: date) -> list[UsageExportRow]:
         start, end = self._closed_period(day)
@@ -267,35 +292,49 @@ class UsageExporter:
     def export(
         self,
         day: date,
+        principal: Principal,
         out_dir: Path | None = None,
         *,
-        actor: str = "system",
         on_step: StepListener | None = None,
     ) -> ExportResult:
         """Write the signed export of ``day`` to ``<out_dir or export dir>/YYYY-MM-DD/``,
-        replacing an earlier export of that day, record it, then tell the listeners.
+        replacing an earlier export of that day, record it as exported by ``principal``,
+        then tell the listeners.
 
-        Raises VALIDATION when the day has not ended; OSError when the directory cannot
-        be written (nothing is left in place then).
+        Raises POLICY_DENIED unless the principal administers billing; VALIDATION when the
+        day has not ended; OSError when the directory cannot be written (nothing is left
+        in place then).
         """
-        result = self._write(day, out_dir or self._export_dir, on_step or _ignore)
-        with self._engine.begin() as conn:
-            self._record(conn, result, actor)
+        self._authorize(principal)
+        return self._export(day, out_dir or self._export_dir, principal.actor, on_step or _ignore)
+
+    def run_scheduled(self, day: date) -> ExportResult:
+        """The scheduler's daily job (acts for nobody, asks no policy): export ``day`` into
+        the export dir, recorded as ``system:scheduler``."""
+        return self._export(day, self._export_dir, SCHEDULER_ACTOR, _ignore)
+
+    def _export(self, day: date, out_dir: Path, actor: str, on_step: StepListener) -> ExportResult:
+        result = self._write(day, out_dir, on_step)
+        with self._uow() as uow:
+            self._record(uow.conn, result, actor)
+            uow.commit()
         self._notify(result)
         return result
 
     def export_previous_day(self) -> ExportResult | None:
-        """The scheduled job: export yesterday (UTC) into the export dir unless it is done
-        already or another replica holds the job lock; returns None when it did nothing."""
+        """A scheduled job (acts for nobody, asks no policy): export yesterday (UTC) into
+        the export dir unless it is done already or another replica holds the job lock;
+        returns None when it did nothing."""
         day = (self._clock.now() - timedelta(days=1)).date()
         target = str(self._day_dir(self._export_dir, day))
-        with self._engine.begin() as conn:
-            if not try_job_lock(conn, EXPORT_JOB):
+        with self._uow() as uow:
+            if not try_job_lock(uow.conn, EXPORT_JOB):
                 return None
-            if repo.is_recorded(conn, day, target):
+            if repo.is_recorded(uow.conn, day, target):
                 return None
             result = self._write(day, self._export_dir, _ignore)
-            self._record(conn, result, "system:scheduler")
+            self._record(uow.conn, result, SCHEDULER_ACTOR)
+            uow.commit()
         log.info(
             "usage export written",
             extra={"day": day.isoformat(), "rows": result.row_count, "directory": target},
@@ -395,8 +434,12 @@ class UsageExporter:
 
     # --- listing and download ---------------------------------------------------------------
 
-    def list_exports(self) -> list[ExportListing]:
-        """The exports in the export dir, newest day first."""
+    def list_exports(self, principal: Principal) -> list[ExportListing]:
+        """The exports in the export dir, newest day first.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal)
         if not self._export_dir.is_dir():
             return []
         listings = []
@@ -415,12 +458,14 @@ class UsageExporter:
             listings.append(ExportListing(day, _claimed_row_count(entry / MANIFEST_NAME), files))
         return sorted(listings, key=lambda listing: listing.day, reverse=True)
 
-    def export_file(self, day_text: str, name: str) -> Path:
+    def export_file(self, day_text: str, name: str, principal: Principal) -> Path:
         """The path of one file of a day's export.
 
-        Raises VALIDATION for a malformed day or a name that is not one of the export's
-        three files, EXPORT_NOT_FOUND when that export or file does not exist.
+        Raises POLICY_DENIED unless the principal administers billing; VALIDATION for a
+        malformed day or a name that is not one of the export's three files,
+        EXPORT_NOT_FOUND when that export or file does not exist.
         """
+        self._authorize(principal)
         day = parse_day(day_text)
         allowed = export_file_names(day)
         if name not in allowed:

@@ -23,14 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, not_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Engine
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
+from intelgraph.billing import outbox_repository as repo
 from intelgraph.billing.adapters import (
     BillingAdapter,
     Delivery,
@@ -40,28 +38,41 @@ from intelgraph.billing.adapters import (
     require_adapter,
 )
 from intelgraph.billing.customers import BillingCustomers
+from intelgraph.billing.outbox_repository import (
+    RETRYABLE_STATES,
+    DeliveryRecord,
+    DeliveryState,
+    DueFilter,
+    Outcomes,
+)
 from intelgraph.billing.toggles import BillingToggle, BillingToggles, ToggleSnapshot
 from intelgraph.billing.usage_rows import BILLED_METERS, UsageExportRow
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import BILLING_DELIVERY_NOT_FOUND, VALIDATION, IntelGraphError
-from intelgraph.store.engine import as_utc, is_postgres
-from intelgraph.store.tables import billing_outbox
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.store.engine import is_postgres
+
+__all__ = [
+    "HOLD_SECONDS",
+    "RETRYABLE_STATES",
+    "BillingOutbox",
+    "DeliveryCounts",
+    "DeliveryRecord",
+    "DeliveryState",
+    "OutboxStatus",
+    "ResendResult",
+    "RetryPolicy",
+    "delivery_id",
+]
 
 log = logging.getLogger(__name__)
 
 HOLD_SECONDS = 300.0
 """How long a held delivery (missing customer id or setting) waits before it is looked at
 again; setting the customer id makes it due at once."""
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"  # not attempted yet, held, or re-queued by a resend
-    FAILED = "failed"  # attempted, will be retried at next_attempt_at
-    SENT = "sent"
-    DEAD = "dead"  # permanent error or retry budget spent: waits for `billing resend`
-
-
-RETRYABLE_STATES = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
+RESOURCE = "billing_delivery"
 
 
 def delivery_id(tenant_id: str, period_start: datetime, meter: str, adapter: str) -> str:
@@ -112,31 +123,30 @@ class DeliveryCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    """One outbox row as status, resend and reconciliation see it."""
-
-    delivery_id: str
-    tenant_id: str
-    period_start: datetime
-    adapter: str
-    meter: str
-    value: Decimal
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    sent_at: datetime | None
-    receipt: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
 class ResendResult:
     requeued: int
     skipped: list[str]  # why some deliveries were not re-queued
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    """What `intelgraph billing status` shows: deliveries per (adapter, state), what is
+    switched off, the newest dead letters and why pending deliveries wait."""
+
+    counts: dict[tuple[str, str], int]
+    toggles: ToggleSnapshot
+    toggle_rows: list[BillingToggle]
+    dead: list[DeliveryRecord]
+    held: list[tuple[str, int]]
+
+
 class BillingOutbox:
-    """Durable deliveries of export rows to the enabled billing adapters."""
+    """Durable deliveries of export rows to the enabled billing adapters.
+
+    Operator actions (pushes, resends, customer ids, toggles, status) take the principal
+    and ask policy for ``billing.admin``; what runs for nobody (the exports' listener
+    ``enqueue_exported``, the scheduled ``run_scheduled``) asks none.
+    """
 
     def __init__(
         self,
@@ -148,11 +158,14 @@ class BillingOutbox:
         sandbox_tenants: Callable[[], set[str]],
         policy: RetryPolicy | None = None,
         *,
+        authz: PolicyEngine,
         rng: random.Random | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._uow = UnitOfWorkFactory(engine, clock)
+        self._authz = authz
         self._adapters = dict(adapters)
         self.toggles = toggles
         self.customers = customers
@@ -167,10 +180,24 @@ class BillingOutbox:
         """The enabled adapters, by name."""
         return self._adapters
 
+    def _authorize(self, principal: Principal, tenant_id: str | None = None) -> None:
+        self._authz.authorize(principal, Action.BILLING_ADMIN, RESOURCE, tenant_id)
+
     # --- enqueue -------------------------------------------------------------------------
 
-    def enqueue(self, day: date, rows: Sequence[UsageExportRow]) -> None:
-        """Queue one delivery per (row, enabled adapter, meter): the exports' listener.
+    def enqueue(self, day: date, rows: Sequence[UsageExportRow], principal: Principal) -> None:
+        """Queue one delivery per (row, enabled adapter, meter), as ``principal`` (e.g. a
+        backfill); see :meth:`enqueue_exported` for what is queued.
+
+        Raises POLICY_DENIED unless the principal administers billing; VALIDATION for a
+        row of another day.
+        """
+        self._authorize(principal)
+        self.enqueue_exported(day, rows)
+
+    def enqueue_exported(self, day: date, rows: Sequence[UsageExportRow]) -> None:
+        """The exports' listener (acts for nobody; the export was authorized): queue one
+        delivery per (row, enabled adapter, meter).
 
         Idempotent: enqueueing a day again refreshes the value of deliveries not yet sent
         and never duplicates one; a sent delivery stays as sent. Sandbox tenants are queued
@@ -209,27 +236,56 @@ class BillingOutbox:
                     )
         if not values:
             return
-        with self._engine.begin() as conn:
-            conn.execute(self._upsert(conn), values)
-
-    def _upsert(self, conn: Connection) -> Any:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(billing_outbox)
-        return statement.on_conflict_do_update(
-            index_elements=[billing_outbox.c.delivery_id],
-            set_={"value": statement.excluded.value, "payload": statement.excluded.payload},
-            where=billing_outbox.c.state != DeliveryState.SENT.value,
-        )
+        with self._uow() as uow:
+            repo.upsert(uow.conn, values)
+            uow.commit()
 
     # --- deliver -------------------------------------------------------------------------
 
-    def deliver_due(self, limit: int = 100) -> DeliveryCounts:
+    def deliver_due(self, principal: Principal, limit: int = 100) -> DeliveryCounts:
         """Claim up to ``limit`` due deliveries, send them, record what happened.
 
         Safe to run on every replica at once: a delivery is claimed by one worker at a
         time. Deliveries whose adapter (or tenant and adapter) is toggled off, or whose
-        adapter is not enabled here, are left pending.
+        adapter is not enabled here, are left pending. Raises POLICY_DENIED unless the
+        principal administers billing.
         """
+        self._authorize(principal)
+        return self._deliver_due(limit)
+
+    def push(
+        self, principal: Principal, limit: int = 200, max_rounds: int = 1000
+    ) -> DeliveryCounts:
+        """Deliver everything due now, in rounds of ``limit``.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal)
+        return self.run_scheduled(limit, max_rounds)
+
+    def run_scheduled(self, limit: int = 200, max_rounds: int = 1000) -> DeliveryCounts:
+        """The scheduled push (acts for nobody, asks no policy): deliver everything due
+        now, in rounds of ``limit``."""
+        total = DeliveryCounts()
+        for _ in range(max_rounds):
+            counts = self._deliver_due(limit)
+            total += counts
+            if counts.claimed < limit:
+                break
+        return total
+
+    def due_count(self, principal: Principal) -> int:
+        """How many deliveries a push would claim now (for progress bars).
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal)
+        with self._engine.connect() as conn:
+            return repo.due_count(
+                conn, self._clock.now(), self._due_filter(self.toggles.snapshot())
+            )
+
+    def _deliver_due(self, limit: int) -> DeliveryCounts:
         token = secrets.token_hex(16)
         claimed = self._claim(token, limit, self.toggles.snapshot())
         counts = DeliveryCounts()
@@ -241,81 +297,27 @@ class BillingOutbox:
             counts += self._record(token, deliveries, outcomes)
         return counts
 
-    def push(self, limit: int = 200, max_rounds: int = 1000) -> DeliveryCounts:
-        """Deliver everything due now, in rounds of ``limit`` (the scheduled job)."""
-        total = DeliveryCounts()
-        for _ in range(max_rounds):
-            counts = self.deliver_due(limit)
-            total += counts
-            if counts.claimed < limit:
-                break
-        return total
-
-    def due_count(self) -> int:
-        """How many deliveries a push would claim now (for progress bars)."""
-        condition = self._due_condition(self._clock.now(), self.toggles.snapshot())
-        with self._engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(condition)).scalar() or 0)
-
-    def _due_condition(self, now: datetime, toggles: ToggleSnapshot) -> ColumnElement[bool]:
-        t = billing_outbox.c
-        sendable = [name for name in self._adapters if toggles.is_on(name)]
-        conditions: list[ColumnElement[bool]] = [
-            t.state.in_(RETRYABLE_STATES),
-            t.next_attempt_at <= now,
-            or_(t.claimed_until.is_(None), t.claimed_until <= now),
-            t.adapter.in_(sendable),
-        ]
-        conditions.extend(
-            not_(and_(t.tenant_id == tenant, t.adapter == adapter))
-            for tenant, adapter in sorted(toggles.tenants_off)
+    def _due_filter(self, toggles: ToggleSnapshot) -> DueFilter:
+        return DueFilter(
+            adapters=[name for name in self._adapters if toggles.is_on(name)],
+            tenants_off=toggles.tenants_off,
         )
-        return and_(*conditions)
 
     def _claim(self, token: str, limit: int, toggles: ToggleSnapshot) -> list[Delivery]:
         now = self._clock.now()
-        t = billing_outbox.c
-        chosen = (
-            select(t.delivery_id)
-            .where(self._due_condition(now, toggles))
-            .order_by(t.next_attempt_at)
-            .limit(limit)
-        )
-        if is_postgres(self._engine):
-            # Rows another replica is claiming are skipped, not waited for.
-            chosen = chosen.with_for_update(skip_locked=True)
-        lease = now + timedelta(seconds=self.policy.lease_seconds)
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(billing_outbox)
-                .where(t.delivery_id.in_(chosen.scalar_subquery()))
-                .values(claim_token=token, claimed_until=lease)
+        with self._uow() as uow:
+            claimed = repo.claim(
+                uow.conn,
+                token=token,
+                limit=limit,
+                now=now,
+                lease_until=now + timedelta(seconds=self.policy.lease_seconds),
+                due=self._due_filter(toggles),
+                # Rows another replica is claiming are skipped, not waited for.
+                skip_locked=is_postgres(self._engine),
             )
-            rows = conn.execute(
-                select(
-                    t.delivery_id,
-                    t.tenant_id,
-                    t.period_start,
-                    t.adapter,
-                    t.meter,
-                    t.value,
-                    t.payload,
-                    t.attempts,
-                ).where(t.claim_token == token)
-            ).all()
-        return [
-            Delivery(
-                delivery_id=row.delivery_id,
-                tenant_id=row.tenant_id,
-                period_start=as_utc(row.period_start),
-                adapter=row.adapter,
-                meter=row.meter,
-                value=Decimal(row.value),
-                payload=dict(row.payload),
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+            uow.commit()
+        return claimed
 
     def _send(self, adapter: BillingAdapter, deliveries: list[Delivery]) -> list[DeliveryOutcome]:
         problem = adapter.configuration_problem()
@@ -359,21 +361,20 @@ class BillingOutbox:
         now = self._clock.now()
         attempts = {d.delivery_id: d.attempts for d in deliveries}
         adapter = deliveries[0].adapter
-        sent: list[dict[str, Any]] = []
-        retry: list[dict[str, Any]] = []
-        dead: list[dict[str, Any]] = []
-        held: list[dict[str, Any]] = []
+        sorted_outcomes = Outcomes(sent=[], retry=[], dead=[], held=[])
         for outcome in outcomes:
             key = {"b_id": outcome.delivery_id, "b_token": token}
             tries = attempts[outcome.delivery_id] + 1
             if outcome.kind is OutcomeKind.SENT:
-                sent.append(key | {"b_attempts": tries, "b_receipt": outcome.receipt})
+                sorted_outcomes.sent.append(
+                    key | {"b_attempts": tries, "b_receipt": outcome.receipt}
+                )
             elif outcome.kind is OutcomeKind.HELD:
-                held.append(key | {"b_error": outcome.error})
+                sorted_outcomes.held.append(key | {"b_error": outcome.error})
             elif outcome.kind is OutcomeKind.RETRY and tries < self.policy.max_attempts:
                 with self._rng_lock:
                     wait = self.policy.delay(tries, self._rng, outcome.retry_after)
-                retry.append(
+                sorted_outcomes.retry.append(
                     key
                     | {
                         "b_attempts": tries,
@@ -385,68 +386,26 @@ class BillingOutbox:
                 error = outcome.error or "failed"
                 if outcome.kind is OutcomeKind.RETRY:
                     error = f"gave up after {tries} attempts; last: {error}"
-                dead.append(key | {"b_attempts": tries, "b_error": error})
-        t = billing_outbox.c
-        mine = and_(t.delivery_id == bindparam("b_id"), t.claim_token == bindparam("b_token"))
-        released = {"claim_token": None, "claimed_until": None}
-        statements: list[tuple[Any, list[dict[str, Any]]]] = [
-            (
-                update(billing_outbox)
-                .where(mine)
-                .values(
-                    state=DeliveryState.SENT.value,
-                    attempts=bindparam("b_attempts"),
-                    sent_at=now,
-                    receipt=bindparam("b_receipt"),
-                    last_error=None,
-                    **released,
-                ),
-                sent,
-            ),
-            (
-                update(billing_outbox)
-                .where(mine)
-                .values(
-                    state=DeliveryState.FAILED.value,
-                    attempts=bindparam("b_attempts"),
-                    last_error=bindparam("b_error"),
-                    next_attempt_at=bindparam("b_next"),
-                    **released,
-                ),
-                retry,
-            ),
-            (
-                update(billing_outbox)
-                .where(mine)
-                .values(
-                    state=DeliveryState.DEAD.value,
-                    attempts=bindparam("b_attempts"),
-                    last_error=bindparam("b_error"),
-                    **released,
-                ),
-                dead,
-            ),
-            (
-                update(billing_outbox)
-                .where(mine)
-                .values(
-                    last_error=bindparam("b_error"),
-                    next_attempt_at=now + timedelta(seconds=HOLD_SECONDS),
-                    **released,
-                ),
-                held,
-            ),
-        ]
-        with self._engine.begin() as conn:
-            for statement, params in statements:
-                if params:
-                    conn.execute(statement, params)
-        counts = DeliveryCounts(len(sent), len(retry), len(dead), len(held))
+                sorted_outcomes.dead.append(key | {"b_attempts": tries, "b_error": error})
+        with self._uow() as uow:
+            repo.record_outcomes(
+                uow.conn,
+                sorted_outcomes,
+                now=now,
+                held_until=now + timedelta(seconds=HOLD_SECONDS),
+            )
+            uow.commit()
+        counts = DeliveryCounts(
+            len(sorted_outcomes.sent),
+            len(sorted_outcomes.retry),
+            len(sorted_outcomes.dead),
+            len(sorted_outcomes.held),
+        )
         if self._on_outcome is not None:
             for outcome_name, count in counts.as_dict().items():
                 for _ in range(count):
                     self._on_outcome(adapter, outcome_name)
-        for entry in dead:
+        for entry in sorted_outcomes.dead:
             log.warning(
                 "billing delivery is a dead letter",
                 extra={"delivery_id": entry["b_id"], "adapter": adapter, "error": entry["b_error"]},
@@ -461,29 +420,26 @@ class BillingOutbox:
         day: date,
         adapter: str | None = None,
         *,
-        actor: str,
+        principal: Principal,
         reason: str | None = None,
         force: bool = False,
     ) -> ResendResult:
-        """Re-queue a tenant's deliveries of ``day`` (every state) with the same ids, audited.
+        """Re-queue a tenant's deliveries of ``day`` (every state) with the same ids,
+        audited as ``principal``.
 
         The provider dedupes on the id, so this cannot bill twice, except where a provider
         forgets ids (Stripe: 24 h): a sent delivery older than that window is skipped
-        unless ``force``. Raises BILLING_ADAPTER_UNKNOWN, BILLING_DELIVERY_NOT_FOUND.
+        unless ``force``. Raises POLICY_DENIED unless the principal administers billing;
+        BILLING_ADAPTER_UNKNOWN, BILLING_DELIVERY_NOT_FOUND.
         """
+        self._authorize(principal, tenant_id)
         if adapter is not None:
             require_adapter(adapter)
-        now = self._clock.now()
         start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-        t = billing_outbox.c
-        condition = and_(t.tenant_id == tenant_id, t.period_start == start)
-        if adapter is not None:
-            condition = and_(condition, t.adapter == adapter)
         skipped: list[str] = []
-        with self._engine.begin() as conn:
-            rows = conn.execute(
-                select(t.delivery_id, t.adapter, t.meter, t.state, t.sent_at).where(condition)
-            ).all()
+        with self._uow() as uow:
+            now = uow.now
+            rows = repo.resend_candidates(uow.conn, tenant_id, start, adapter)
             if not rows:
                 raise IntelGraphError(
                     BILLING_DELIVERY_NOT_FOUND,
@@ -498,36 +454,26 @@ class BillingOutbox:
                     row.state == DeliveryState.SENT.value
                     and window is not None
                     and row.sent_at is not None
-                    and as_utc(row.sent_at) < now - window
+                    and row.sent_at < now - window
                     and not force
                 ):
                     skipped.append(
-                        f"{row.adapter}/{row.meter}: sent {isoformat(as_utc(row.sent_at))}, "
+                        f"{row.adapter}/{row.meter}: sent {isoformat(row.sent_at)}, "
                         f"beyond {row.adapter}'s {window} idempotency window (--force sends it)"
                     )
                     continue
                 chosen.append(row.delivery_id)
             if chosen:
-                conn.execute(
-                    update(billing_outbox)
-                    .where(t.delivery_id.in_(chosen))
-                    .values(
-                        state=DeliveryState.PENDING.value,
-                        attempts=0,
-                        next_attempt_at=now,
-                        last_error=None,
-                    )
-                )
-            audit.record(
-                conn,
+                repo.requeue(uow.conn, chosen, now)
+            uow.audit(
+                principal,
+                "billing.resend",
+                f"billing:{adapter or '*'}:{day.isoformat()}",
                 tenant_id=tenant_id,
-                actor=actor,
-                action="billing.resend",
-                target=f"billing:{adapter or '*'}:{day.isoformat()}",
-                at=now,
                 reason=reason,
                 new_value={"requeued": chosen, "forced": force, "skipped": len(skipped)},
             )
+            uow.commit()
         return ResendResult(len(chosen), skipped)
 
     def _dedupe_window(self, adapter: str) -> timedelta | None:
@@ -536,57 +482,88 @@ class BillingOutbox:
             return found.dedupe_window
         return timedelta(hours=24) if adapter == "stripe" else None
 
-    def set_customer(self, tenant_id: str, adapter: str, customer_id: str, *, actor: str) -> int:
-        """Map a tenant to its customer id at ``adapter`` (audited) and make the deliveries
-        held for want of it due now; returns how many were woken.
+    def set_customer(
+        self, tenant_id: str, adapter: str, customer_id: str, *, principal: Principal
+    ) -> int:
+        """Map a tenant to its customer id at ``adapter`` (audited as ``principal``) and
+        make the deliveries held for want of it due now; returns how many were woken.
 
-        Raises BILLING_ADAPTER_UNKNOWN, or VALIDATION for an empty id.
+        Raises POLICY_DENIED unless the principal administers billing;
+        BILLING_ADAPTER_UNKNOWN, or VALIDATION for an empty id.
         """
-        self.customers.assign(tenant_id, adapter, customer_id, actor=actor)
-        return self.wake(tenant_id=tenant_id, adapter=adapter)
+        self._authorize(principal, tenant_id)
+        self.customers.assign(tenant_id, adapter, customer_id, principal=principal)
+        return self._wake(tenant_id=tenant_id, adapter=adapter)
 
     def set_toggle(
-        self, adapter: str, *, is_on: bool, actor: str, reason: str, tenant_id: str | None = None
+        self,
+        adapter: str,
+        *,
+        is_on: bool,
+        principal: Principal,
+        reason: str,
+        tenant_id: str | None = None,
     ) -> BillingToggle:
-        """Flip the live toggle of ``adapter`` (for one tenant, or all), audited. While off,
-        its deliveries stay pending (due); the first push after turning it on sends them.
+        """Flip the live toggle of ``adapter`` (for one tenant, or all), audited as
+        ``principal``. While off, its deliveries stay pending (due); the first push after
+        turning it on sends them.
 
-        Raises BILLING_ADAPTER_UNKNOWN, or VALIDATION without a reason.
+        Raises POLICY_DENIED unless the principal administers billing;
+        BILLING_ADAPTER_UNKNOWN, or VALIDATION without a reason.
         """
+        self._authorize(principal, tenant_id)
         return self.toggles.switch(
-            adapter, is_on=is_on, actor=actor, reason=reason, tenant_id=tenant_id
+            adapter, is_on=is_on, principal=principal, reason=reason, tenant_id=tenant_id
         )
 
-    def wake(self, tenant_id: str | None = None, adapter: str | None = None) -> int:
+    def _wake(self, tenant_id: str | None = None, adapter: str | None = None) -> int:
         """Make held deliveries (pending, waiting) due now, e.g. once a customer id is set.
         Failed ones keep their backoff."""
-        t = billing_outbox.c
-        condition = and_(
-            t.state == DeliveryState.PENDING.value, t.next_attempt_at > self._clock.now()
-        )
-        if tenant_id is not None:
-            condition = and_(condition, t.tenant_id == tenant_id)
-        if adapter is not None:
-            condition = and_(condition, t.adapter == adapter)
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(billing_outbox).where(condition).values(next_attempt_at=self._clock.now())
-            )
-            return int(result.rowcount or 0)
+        with self._uow() as uow:
+            woken = repo.wake(uow.conn, self._clock.now(), tenant_id, adapter)
+            uow.commit()
+        return woken
 
     # --- reading -------------------------------------------------------------------------
 
-    def state_counts(self) -> dict[tuple[str, str], int]:
-        """(adapter, state) -> deliveries."""
-        t = billing_outbox.c
+    def status(self, principal: Principal, dead_limit: int = 20) -> OutboxStatus:
+        """Deliveries per (adapter, state), the toggles, the newest ``dead_limit`` dead
+        letters and why pending deliveries wait.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(t.adapter, t.state, func.count()).group_by(t.adapter, t.state)
-            ).all()
-        return {(row[0], row[1]): int(row[2]) for row in rows}
+            counts = repo.state_counts(conn)
+            dead = repo.deliveries(
+                conn,
+                tenant_id=None,
+                period_start=None,
+                adapter=None,
+                state=DeliveryState.DEAD.value,
+                limit=dead_limit,
+            )
+            held = repo.held_reasons(conn, 10)
+        return OutboxStatus(
+            counts=counts,
+            toggles=self.toggles.snapshot(),
+            toggle_rows=self.toggles.list_all(principal),
+            dead=dead,
+            held=held,
+        )
+
+    def state_counts(self, principal: Principal) -> dict[tuple[str, str], int]:
+        """(adapter, state) -> deliveries.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal)
+        with self._engine.connect() as conn:
+            return repo.state_counts(conn)
 
     def deliveries(
         self,
+        principal: Principal,
         *,
         tenant_id: str | None = None,
         day: date | None = None,
@@ -594,36 +571,21 @@ class BillingOutbox:
         state: str | None = None,
         limit: int = 1000,
     ) -> list[DeliveryRecord]:
-        """Outbox rows matching the filters, newest period first."""
-        t = billing_outbox.c
-        statement = select(billing_outbox)
-        if tenant_id is not None:
-            statement = statement.where(t.tenant_id == tenant_id)
-        if day is not None:
-            start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-            statement = statement.where(t.period_start == start)
-        if adapter is not None:
-            statement = statement.where(t.adapter == adapter)
-        if state is not None:
-            statement = statement.where(t.state == state)
-        statement = statement.order_by(
-            t.period_start.desc(), t.tenant_id, t.adapter, t.meter
-        ).limit(limit)
-        with self._engine.connect() as conn:
-            return [_record_of(row) for row in conn.execute(statement)]
+        """Outbox rows matching the filters, newest period first.
 
-    def held_reasons(self, limit: int = 10) -> list[tuple[str, int]]:
-        """Why pending deliveries wait (last_error of never-sent ones), most common first."""
-        t = billing_outbox.c
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal, tenant_id)
+        start = None if day is None else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(t.last_error, func.count())
-                .where(t.state == DeliveryState.PENDING.value, t.last_error.is_not(None))
-                .group_by(t.last_error)
-                .order_by(func.count().desc())
-                .limit(limit)
-            ).all()
-        return [(str(row[0]), int(row[1])) for row in rows]
+            return repo.deliveries(
+                conn,
+                tenant_id=tenant_id,
+                period_start=start,
+                adapter=adapter,
+                state=state,
+                limit=limit,
+            )
 
     def close(self) -> None:
         for adapter in self._adapters.values():
@@ -656,23 +618,6 @@ def _payload(row: UsageExportRow, meter: str, value: Decimal) -> dict[str, Any]:
         "quota_overrides": row.quota_overrides,
         "row_signature": row.signature,
     }
-
-
-def _record_of(row: Any) -> DeliveryRecord:
-    return DeliveryRecord(
-        delivery_id=row.delivery_id,
-        tenant_id=row.tenant_id,
-        period_start=as_utc(row.period_start),
-        adapter=row.adapter,
-        meter=row.meter,
-        value=Decimal(row.value),
-        state=row.state,
-        attempts=row.attempts,
-        next_attempt_at=as_utc(row.next_attempt_at),
-        last_error=row.last_error,
-        sent_at=as_utc(row.sent_at) if row.sent_at is not None else None,
-        receipt=row.receipt,
-    )
 
 
 def _parse_rfc3339(text: str) -> datetime:

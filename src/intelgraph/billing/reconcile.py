@@ -53,15 +53,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, delete, func, insert, select
+from sqlalchemy import Engine
 
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
+from intelgraph.billing import reconcile_queries as queries
 from intelgraph.billing.exports import csv_name, period_of
 from intelgraph.billing.usage_rows import BILLED_METERS
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import MeteringService
 from intelgraph.obs.metrics import Metrics
-from intelgraph.store.tables import billing_outbox, billing_reconciliations
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ BYTES_PER_GB = Decimal(10**9)
 EXPORT_RESOLUTION = Decimal("0.000001")  # egress_gb has 6 decimals in exports and deliveries
 PROMETHEUS_LOOKBACK = timedelta(minutes=5)  # Prometheus' default staleness window
 PROMETHEUS_TIMEOUT_SECONDS = 10.0
+RESOURCE = "usage_reconciliation"
 
 LEDGER_METERS: Mapping[str, str] = {
     "api_calls": "api_calls",
@@ -292,7 +297,12 @@ class PrometheusCounters:
 
 class Reconciler:
     """Compares the ledger with the export, the adapters' receipts and Prometheus; stores
-    each check and keeps ``intelgraph_recon_delta_ratio`` in step with the stored checks."""
+    each check and keeps ``intelgraph_recon_delta_ratio`` in step with the stored checks.
+
+    Operators' calls take the principal and ask policy for ``billing.admin``; the
+    scheduler's (``reconcile_scheduled``, ``reconcile_previous_day``, ``refresh_gauges``)
+    act for nobody and ask none.
+    """
 
     def __init__(
         self,
@@ -305,9 +315,12 @@ class Reconciler:
         adapter_names: Sequence[str],
         prometheus_url: str | None,
         tenant_ids: Callable[[], list[str]],
+        policy: PolicyEngine,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._policy = policy
+        self._uow = UnitOfWorkFactory(engine, clock)
         self._metering = metering
         self._metrics = metrics
         self._export_dir = export_dir
@@ -316,21 +329,33 @@ class Reconciler:
         self._tenant_ids = tenant_ids
         self._gauge_labels: set[tuple[str, str, str]] = set()
 
-    def reconcile(self, tenant_id: str, day: date) -> Reconciliation:
+    def reconcile(self, tenant_id: str, day: date, principal: Principal) -> Reconciliation:
         """Reconcile the tenant's UTC day (it may still be running: then usage so far).
 
-        Never raises for a source that cannot answer; it is reported unavailable.
+        Never raises for a source that cannot answer; it is reported unavailable. Raises
+        POLICY_DENIED unless the principal administers billing.
         """
+        self._authorize(principal, tenant_id)
         start, end = period_of(day)
-        return self.reconcile_period(tenant_id, start, end)
+        return self._reconcile_period(tenant_id, start, end)
 
-    def reconcile_period(self, tenant_id: str, start: datetime, end: datetime) -> Reconciliation:
+    def reconcile_period(
+        self, tenant_id: str, start: datetime, end: datetime, principal: Principal
+    ) -> Reconciliation:
         """Reconcile the tenant over [start, end), both whole UTC minutes (the ledger's
         bucket). Exports and adapter receipts exist per UTC day only, so for any other
         period they are reported unavailable. Replaces earlier checks of the same period.
 
-        Raises VALIDATION for a period that is not minute-aligned, tz-aware and non-empty.
+        Raises POLICY_DENIED unless the principal administers billing; VALIDATION for a
+        period that is not minute-aligned, tz-aware and non-empty.
         """
+        self._authorize(principal, tenant_id)
+        return self._reconcile_period(tenant_id, start, end)
+
+    def _authorize(self, principal: Principal, tenant_id: str | None) -> None:
+        self._policy.authorize(principal, Action.BILLING_ADMIN, RESOURCE, tenant_id)
+
+    def _reconcile_period(self, tenant_id: str, start: datetime, end: datetime) -> Reconciliation:
         start, end = _utc_period(start, end)
         day = _whole_day(start, end)
         # 1. What the database says, in short reads that are closed before anything slow.
@@ -382,26 +407,41 @@ class Reconciler:
         return result
 
     def reconcile_day(
+        self,
+        day: date,
+        principal: Principal,
+        on_tenant: Callable[[int, int], None] | None = None,
+    ) -> list[Reconciliation]:
+        """Reconcile every tenant's ``day``; ``on_tenant(done, total)`` after each.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal, None)
+        return self._reconcile_day(day, on_tenant)
+
+    def _reconcile_day(
         self, day: date, on_tenant: Callable[[int, int], None] | None = None
     ) -> list[Reconciliation]:
-        """Reconcile every tenant's ``day``; ``on_tenant(done, total)`` after each."""
         tenant_ids = self._tenant_ids()
+        start, end = period_of(day)
         results = []
         for done, tenant_id in enumerate(tenant_ids, start=1):
-            results.append(self.reconcile(tenant_id, day))
+            results.append(self._reconcile_period(tenant_id, start, end))
             if on_tenant is not None:
                 on_tenant(done, len(tenant_ids))
         return results
 
     def reconcile_previous_day(self) -> int:
-        """Reconcile yesterday (UTC) for every tenant; returns the mismatches found."""
+        """Reconcile yesterday (UTC) for every tenant, for nobody (asks no policy); returns
+        the mismatches found."""
         return self.reconcile_scheduled((self._clock.now() - timedelta(days=1)).date())
 
     def reconcile_scheduled(self, day: date) -> int:
         """The scheduled job (RECONCILE_JOB): reconcile ``day`` for every tenant; returns the
         mismatches found. One replica runs it: the scheduler's job lock (jobs/locks.py), which
-        holds no transaction, so none is open while Prometheus is asked."""
-        results = self.reconcile_day(day)
+        holds no transaction, so none is open while Prometheus is asked. Acts for nobody:
+        asks no policy."""
+        results = self._reconcile_day(day)
         found = sum(len(r.mismatches) for r in results)
         log.info(
             "usage reconciliation done",
@@ -409,19 +449,16 @@ class Reconciler:
         )
         return found
 
-    def stored(self, tenant_id: str, start: datetime, end: datetime) -> Reconciliation | None:
-        """The stored checks of the tenant's period, or None if it was never reconciled."""
-        table = billing_reconciliations
+    def stored(
+        self, tenant_id: str, start: datetime, end: datetime, principal: Principal
+    ) -> Reconciliation | None:
+        """The stored checks of the tenant's period, or None if it was never reconciled.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._authorize(principal, tenant_id)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(table)
-                .where(
-                    table.c.tenant_id == tenant_id,
-                    table.c.period_start == start.astimezone(UTC),
-                    table.c.period_end == end.astimezone(UTC),
-                )
-                .order_by(table.c.source, table.c.meter)
-            ).all()
+            rows = queries.stored_checks(conn, tenant_id, start, end)
         if not rows:
             return None
         return Reconciliation(
@@ -435,27 +472,15 @@ class Reconciler:
     def refresh_gauges(self, tenant_ids: Sequence[str] | None = None) -> int:
         """Set ``intelgraph_recon_delta_ratio`` from each tenant's latest reconciled period
         in the store (so every replica exports it, whoever ran the job); returns the series
-        set. Sources unavailable in that period have no series."""
-        table = billing_reconciliations
-        latest = select(table.c.tenant_id, func.max(table.c.period_end).label("period_end"))
-        if tenant_ids is not None:
-            latest = latest.where(table.c.tenant_id.in_(list(tenant_ids)))
-        latest_periods = latest.group_by(table.c.tenant_id).subquery()
+        set. Sources unavailable in that period have no series. A scheduled job (for
+        nobody): asks no policy."""
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(table.c.tenant_id, table.c.meter, table.c.source, table.c.delta_ratio).join(
-                    latest_periods,
-                    and_(
-                        table.c.tenant_id == latest_periods.c.tenant_id,
-                        table.c.period_end == latest_periods.c.period_end,
-                    ),
-                )
-            ).all()
+            rows = queries.latest_ratios(conn, tenant_ids)
         gauge = self._metrics.recon_delta_ratio
         wanted: dict[tuple[str, str, str], float] = {
-            (row.tenant_id, row.meter, row.source): float(row.delta_ratio)
-            for row in rows
-            if row.delta_ratio is not None
+            (tenant_id, meter, source): float(ratio)
+            for tenant_id, meter, source, ratio in rows
+            if ratio is not None
         }
         in_scope = set(tenant_ids) if tenant_ids is not None else None
         for labels in list(self._gauge_labels):
@@ -495,29 +520,14 @@ class Reconciler:
     def _adapter_readings(
         self, tenant_id: str, start: datetime, end: datetime
     ) -> dict[str, dict[str, Reading]]:
-        outbox = billing_outbox
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    outbox.c.adapter,
-                    outbox.c.meter,
-                    outbox.c.state,
-                    func.count(),
-                    func.sum(outbox.c.value),
-                )
-                .where(
-                    outbox.c.tenant_id == tenant_id,
-                    outbox.c.period_start >= start,
-                    outbox.c.period_start < end,
-                )
-                .group_by(outbox.c.adapter, outbox.c.meter, outbox.c.state)
-            ).all()
+            groups = queries.receipts(conn, tenant_id, start, end)
         counts: dict[tuple[str, str], dict[str, int]] = {}
         sent: dict[tuple[str, str], Decimal] = {}
-        for adapter, meter, state, count, total in rows:
-            counts.setdefault((adapter, meter), {})[state] = int(count)
-            if state == "sent":
-                sent[(adapter, meter)] = _decimal(total)
+        for group in groups:
+            counts.setdefault((group.adapter, group.meter), {})[group.state] = group.count
+            if group.state == "sent":
+                sent[(group.adapter, group.meter)] = _decimal(group.total)
         adapters = list(dict.fromkeys([*self._adapter_names, *(a for a, _ in counts)]))
         if not adapters:
             return {
@@ -564,34 +574,27 @@ class Reconciler:
     # --- storage --------------------------------------------------------------------------
 
     def _store(self, result: Reconciliation) -> None:
-        table = billing_reconciliations
-        with self._engine.begin() as conn:
-            conn.execute(
-                delete(table).where(
-                    table.c.tenant_id == result.tenant_id,
-                    table.c.period_start == result.period_start,
-                    table.c.period_end == result.period_end,
-                )
-            )
-            conn.execute(
-                insert(table),
-                [
-                    {
-                        "tenant_id": result.tenant_id,
-                        "period_start": result.period_start,
-                        "period_end": result.period_end,
-                        "meter": check.meter,
-                        "source": check.source,
-                        "status": check.status.value,
-                        "ledger_value": check.ledger,
-                        "source_value": check.value,
-                        "delta_ratio": check.delta_ratio,
-                        "detail": check.detail,
-                        "checked_at": result.checked_at,
-                    }
+        with self._uow() as uow:
+            queries.replace_checks(
+                uow.conn,
+                tenant_id=result.tenant_id,
+                period_start=result.period_start,
+                period_end=result.period_end,
+                checked_at=result.checked_at,
+                checks=[
+                    queries.CheckToStore(
+                        check.meter,
+                        check.source,
+                        check.status.value,
+                        check.ledger,
+                        check.value,
+                        check.delta_ratio,
+                        check.detail,
+                    )
                     for check in result.checks
                 ],
             )
+            uow.commit()
 
 
 def _utc_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -635,7 +638,7 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _check_of(row: Any) -> SourceCheck:
+def _check_of(row: queries.StoredCheck) -> SourceCheck:
     return SourceCheck(
         row.meter,
         row.source,

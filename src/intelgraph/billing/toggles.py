@@ -10,17 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 
 from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
+from intelgraph.billing import toggles_repository as repo
 from intelgraph.billing.adapters import require_adapter
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
-from intelgraph.store.engine import as_utc
-from intelgraph.store.tables import billing_toggles
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 EVERY_TENANT = audit.PLATFORM
 """The tenant_id of an adapter-wide toggle."""
+RESOURCE = "billing_toggle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,85 +51,87 @@ class ToggleSnapshot:
 
 
 class BillingToggles:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, policy: PolicyEngine) -> None:
         self._engine = engine
-        self._clock = clock
+        self._policy = policy
+        self._uow = UnitOfWorkFactory(engine, clock)
 
     def switch(
         self,
         adapter: str,
         *,
         is_on: bool,
-        actor: str,
+        principal: Principal,
         reason: str,
         tenant_id: str | None = None,
     ) -> BillingToggle:
-        """Turn ``adapter`` on or off, for one tenant or for all, audited.
+        """Turn ``adapter`` on or off, for one tenant or for all, audited as ``principal``.
 
-        Raises BILLING_ADAPTER_UNKNOWN, or VALIDATION without an actor or a reason.
+        Raises POLICY_DENIED unless the principal administers billing;
+        BILLING_ADAPTER_UNKNOWN, or VALIDATION without a reason.
         """
+        self._policy.authorize(principal, Action.BILLING_ADMIN, RESOURCE, tenant_id)
         require_adapter(adapter)
         reason = (reason or "").strip()
         if not reason:
             raise IntelGraphError(VALIDATION, "say why with --reason: the audit log keeps it")
-        if not actor.strip():
-            raise IntelGraphError(VALIDATION, "a toggle needs an actor for the audit log")
         owner = tenant_id or EVERY_TENANT
-        now = self._clock.now()
-        key = (billing_toggles.c.tenant_id == owner) & (billing_toggles.c.adapter == adapter)
-        values = {"is_on": is_on, "actor": actor, "reason": reason, "updated_at": now}
-        with self._engine.begin() as conn:
-            old = conn.execute(select(billing_toggles.c.is_on).where(key)).first()
-            if old is None:
-                conn.execute(
-                    insert(billing_toggles).values(tenant_id=owner, adapter=adapter, **values)
-                )
-            else:
-                conn.execute(update(billing_toggles).where(key).values(**values))
-            audit.record(
-                conn,
-                tenant_id=owner,
+        actor = principal.actor
+        with self._uow() as uow:
+            now = uow.now
+            old = repo.is_on(uow.conn, owner, adapter)
+            repo.put(
+                uow.conn,
+                owner=owner,
+                adapter=adapter,
+                is_on=is_on,
                 actor=actor,
-                action="billing.toggle",
-                target=f"billing:{adapter}" + (f":{tenant_id}" if tenant_id else ""),
-                at=now,
                 reason=reason,
-                old_value={"is_on": bool(old[0]) if old is not None else True},
+                updated_at=now,
+                is_new=old is None,
+            )
+            uow.audit(
+                principal,
+                "billing.toggle",
+                f"billing:{adapter}" + (f":{tenant_id}" if tenant_id else ""),
+                tenant_id=owner,
+                reason=reason,
+                old_value={"is_on": old if old is not None else True},
                 new_value={"is_on": is_on},
             )
+            uow.commit()
         return BillingToggle(adapter, tenant_id, is_on, actor, reason, now)
 
     def snapshot(self) -> ToggleSnapshot:
-        """The toggles that are off (one small query; read before each delivery round)."""
+        """The toggles that are off (one small query; read before each delivery round).
+
+        The outbox's read while it delivers (for nobody): asks no policy.
+        """
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(billing_toggles.c.tenant_id, billing_toggles.c.adapter).where(
-                    billing_toggles.c.is_on.is_(False)
-                )
-            ).all()
+            off = repo.switched_off(conn)
         return ToggleSnapshot(
-            adapters_off=frozenset(r.adapter for r in rows if r.tenant_id == EVERY_TENANT),
+            adapters_off=frozenset(adapter for owner, adapter in off if owner == EVERY_TENANT),
             tenants_off=frozenset(
-                (r.tenant_id, r.adapter) for r in rows if r.tenant_id != EVERY_TENANT
+                (owner, adapter) for owner, adapter in off if owner != EVERY_TENANT
             ),
         )
 
-    def list_all(self) -> list[BillingToggle]:
-        """Every toggle ever set (on or off), adapter-wide first."""
+    def list_all(self, principal: Principal) -> list[BillingToggle]:
+        """Every toggle ever set (on or off), adapter-wide first.
+
+        Raises POLICY_DENIED unless the principal administers billing.
+        """
+        self._policy.authorize(principal, Action.BILLING_ADMIN, RESOURCE, None)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(billing_toggles).order_by(
-                    billing_toggles.c.adapter, billing_toggles.c.tenant_id
-                )
-            ).all()
+            rows = repo.list_all(conn)
         toggles = [
             BillingToggle(
                 row.adapter,
-                None if row.tenant_id == EVERY_TENANT else row.tenant_id,
-                bool(row.is_on),
+                None if row.owner == EVERY_TENANT else row.owner,
+                row.is_on,
                 row.actor,
                 row.reason,
-                as_utc(row.updated_at),
+                row.updated_at,
             )
             for row in rows
         ]

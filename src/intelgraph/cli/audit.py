@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from intelgraph.cli.context import admin_services, console, friendly_errors
+from intelgraph.cli.context import admin_services, cli_operator, console, friendly_errors
 
 app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
@@ -17,12 +17,10 @@ def list_records(
     limit: int = typer.Option(50, "--limit", min=1, max=10_000),
 ) -> None:
     """Show audit records, newest first."""
-    from intelgraph.audit import service as audit
-
     svc = admin_services()
     tenant_id = svc.tenants.get_tenant(tenant).id if tenant else None
     table = Table("time (UTC)", "tenant", "actor", "action", "target", "old", "new", "reason")
-    for item in audit.list_records(svc.engine, tenant_id, limit):
+    for item in svc.audit_log.list_records(cli_operator(), tenant_id, limit):
         table.add_row(
             item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             item.tenant_id,

@@ -53,16 +53,19 @@ def status(
 
 
 def _status(as_json: bool, dead_limit: int) -> None:
-    from intelgraph.cli.context import services
+    from intelgraph.cli.context import cli_operator, services
 
     outbox = services().outbox
-    counts = outbox.state_counts()
-    toggles = outbox.toggles.snapshot()
+    report_of = outbox.status(cli_operator(), dead_limit)
+    counts, toggles, dead, held = (
+        report_of.counts,
+        report_of.toggles,
+        report_of.dead,
+        report_of.held,
+    )
+    toggle_rows = report_of.toggle_rows
     enabled = outbox.adapters
     names = list(enabled) + sorted({a for a, _ in counts} - set(enabled))
-    dead = outbox.deliveries(state="dead", limit=dead_limit)
-    held = outbox.held_reasons()
-    toggle_rows = outbox.toggles.list_all()
     if as_json:
         report = {
             "adapters": [
@@ -182,10 +185,11 @@ def push(
 
 def _push(limit: int) -> None:
     from intelgraph.billing.outbox import DeliveryCounts
-    from intelgraph.cli.context import services
+    from intelgraph.cli.context import cli_operator, services
 
     outbox = services().outbox
-    due = outbox.due_count()
+    operator = cli_operator()
+    due = outbox.due_count(operator)
     total = DeliveryCounts()
     with Progress(
         TextColumn("delivering"),
@@ -197,7 +201,7 @@ def _push(limit: int) -> None:
         task = progress.add_task("push", total=due)
         # Bounded: a retry scheduled within this push may be due again before it ends.
         for _ in range(max(1, due // max(1, limit)) * 4 + 4):
-            counts = outbox.deliver_due(limit)
+            counts = outbox.deliver_due(operator, limit)
             total += counts
             progress.update(task, completed=min(due, total.claimed))
             if counts.claimed == 0:
@@ -222,12 +226,13 @@ def backfill(
 
 
 def _backfill(first: date, last: date) -> None:
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
     from intelgraph.kernel.errors import VALIDATION, IntelGraphError
 
     if last < first:
         raise IntelGraphError(VALIDATION, f"--to {last} is before --from {first}")
     svc = services()
+    operator = cli_operator()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     rows = 0
     with Progress(
@@ -240,8 +245,9 @@ def _backfill(first: date, last: date) -> None:
         task = progress.add_task("re-exporting", total=len(days))
         for day in days:
             progress.update(task, description=f"re-exporting {day}")
-            result = svc.exports.export(day, actor=local_actor())
-            svc.outbox.enqueue(day, result.rows)  # idempotent: the export's listener did too
+            result = svc.exports.export(day, operator)
+            # Idempotent: the export's listener did too, but an error here is shown.
+            svc.outbox.enqueue(day, result.rows, operator)
             rows += len(result.rows)
             progress.advance(task)
     adapters = ", ".join(svc.outbox.adapters) or "none"
@@ -267,12 +273,12 @@ def resend(
 
 
 def _resend(tenant: str, day: date, adapter: str | None, reason: str | None, force: bool) -> None:
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
 
     svc = services()
     found = svc.tenants.get_tenant(tenant)
     result = svc.outbox.resend(
-        found.id, day, adapter, actor=local_actor(), reason=reason, force=force
+        found.id, day, adapter, principal=cli_operator(), reason=reason, force=force
     )
     console.print(f"re-queued {result.requeued} deliveries of {found.slug} for {day}")
     for line in result.skipped:
@@ -293,12 +299,12 @@ def toggle(
 
 
 def _toggle(adapter: str, is_on: bool, reason: str, tenant: str | None) -> None:
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
 
     svc = services()
     tenant_id = svc.tenants.get_tenant(tenant).id if tenant else None
     svc.outbox.set_toggle(
-        adapter, is_on=is_on, actor=local_actor(), reason=reason, tenant_id=tenant_id
+        adapter, is_on=is_on, principal=cli_operator(), reason=reason, tenant_id=tenant_id
     )
     scope = f"tenant {tenant}" if tenant else "every tenant"
     state = "[green]on[/]" if is_on else "[bold red]off[/] (deliveries stay pending)"
@@ -316,11 +322,11 @@ def customer_set(
 
 
 def _customer_set(tenant: str, adapter: str, customer_id: str) -> None:
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
 
     svc = services()
     found = svc.tenants.get_tenant(tenant)
-    woken = svc.outbox.set_customer(found.id, adapter, customer_id, actor=local_actor())
+    woken = svc.outbox.set_customer(found.id, adapter, customer_id, principal=cli_operator())
     console.print(
         f"{found.slug} is {customer_id} at {adapter}; {woken} waiting deliveries are due now"
     )
@@ -333,10 +339,10 @@ def customer_list() -> None:
 
 
 def _customer_list() -> None:
-    from intelgraph.cli.context import services
+    from intelgraph.cli.context import cli_operator, services
 
     table = Table("tenant", "adapter", "customer id", "set by", "updated")
-    for mapping in services().outbox.customers.list_all():
+    for mapping in services().outbox.customers.list_all(cli_operator()):
         table.add_row(
             mapping.tenant_id,
             mapping.adapter,

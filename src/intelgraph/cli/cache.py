@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from intelgraph.cli.context import console, friendly_errors, local_actor, local_principal, services
+from intelgraph.cli.context import cli_operator, console, friendly_errors, services
 from intelgraph.kernel.errors import (
     INTERNAL,
     SERVICE_UNAVAILABLE,
@@ -15,7 +15,6 @@ from intelgraph.kernel.errors import (
     ErrorCode,
     IntelGraphError,
 )
-from intelgraph.kernel.tenancy import Principal, local_operator
 
 if TYPE_CHECKING:
     from intelgraph.settings import Settings
@@ -35,7 +34,7 @@ def safelist_list() -> None:
     from rich.table import Table
 
     table = Table("operation", "ttl", "graph-derived", "cached", "by", "reason", "at")
-    for row in services().edge_cache.safelist.list_entries():
+    for row in services().edge_cache.safelist.list_entries(cli_operator()):
         table.add_row(
             row["operationId"],
             f"{row['ttl']} s",
@@ -60,7 +59,7 @@ def safelist_set(
 ) -> None:
     """Cache a platform persisted operation (add, or change its TTL); every replica within ~5 s."""
     entry = services().edge_cache.safelist.set_entry(
-        operation, ttl, actor=local_actor(), reason=reason, is_graph_derived=graph_derived
+        cli_operator(), operation, ttl, reason=reason, is_graph_derived=graph_derived
     )
     derived = " (graph-derived)" if entry.is_graph_derived else ""
     console.print(f"{entry.operation_id} cached for {entry.ttl} s{derived}")
@@ -73,7 +72,7 @@ def safelist_remove(
     reason: str = typer.Option(..., "--reason", help="Why (kept in the audit log)"),
 ) -> None:
     """Stop caching an operation; entries already stored are no longer served."""
-    services().edge_cache.safelist.remove_entry(operation, actor=local_actor(), reason=reason)
+    services().edge_cache.safelist.remove_entry(cli_operator(), operation, reason=reason)
     console.print(f"{operation} is no longer cached")
 
 
@@ -113,7 +112,7 @@ def purge(
     is_memory = svc.edge_cache.backend.name == "memory"
     if everything:
         tenant_ids = [found.id for found in svc.tenants.list_tenants()]
-        removed = svc.edge_cache.purge_all(_local_operator(), tenant_ids, reason)
+        removed = svc.edge_cache.purge_all(cli_operator(), tenant_ids, reason)
         console.print(_purged_text({"purged": removed, "tenants": len(tenant_ids), "all": True}))
         if is_memory:
             console.print(
@@ -133,7 +132,7 @@ def purge(
         )
     found = svc.tenants.get_tenant(body["tenant"])
     removed = svc.edge_cache.purge_operation(
-        local_principal(found), found.id, body["opId"], body["varsHash"], reason
+        cli_operator(), found.id, body["opId"], body["varsHash"], reason
     )
     console.print(_purged_text({"purged": removed, "opId": body["opId"]}))
     console.print("no server named: purged the shared Redis cache directly")
@@ -175,11 +174,6 @@ def _purged_text(answer: dict[str, Any]) -> str:
     if answer.get("all"):
         return f"purged {entries} of {answer.get('tenants', 0)} tenants (every operation)"
     return f"purged {entries} of {answer.get('opId')}"
-
-
-def _local_operator() -> Principal:
-    """The person at this terminal acting as the operator (the CLI holds the database)."""
-    return local_operator(local_actor())
 
 
 def _operator_key(settings: Settings) -> str:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from intelgraph.cli.context import (
+    cli_operator,
     console,
     err_console,
     friendly_errors,
@@ -708,7 +709,7 @@ def suggestions(
 
     if state not in ("on", "off"):
         raise typer.BadParameter("state must be on or off")
-    services().platform.set(SUGGESTIONS_SETTING, state == "on", actor=local_actor(), reason=reason)
+    services().platform.set(cli_operator(), SUGGESTIONS_SETTING, state == "on", reason=reason)
     console.print(f"threshold suggestions: {state}")
 
 

@@ -26,7 +26,7 @@ def usage(
 ) -> None:
     """Export one UTC day: signed CSV, Parquet and manifest in <dir>/YYYY-MM-DD/."""
     from intelgraph.billing.exports import EXPORT_STEPS
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
     from intelgraph.kernel.errors import IntelGraphError
 
     try:
@@ -44,7 +44,7 @@ def usage(
             def step(name: str) -> None:
                 progress.update(task, description=name, completed=EXPORT_STEPS.index(name))
 
-            result = svc.exports.export(wanted, out, actor=local_actor(), on_step=step)
+            result = svc.exports.export(wanted, cli_operator(), out, on_step=step)
             progress.update(task, description="done", completed=len(EXPORT_STEPS))
     except IntelGraphError as err:
         err_console.print(f"[bold red]error[/] \\[{err.code}] {escape(err.message)}")

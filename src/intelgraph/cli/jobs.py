@@ -72,11 +72,11 @@ def _list() -> None:
 
 
 def _switch(name: str, reason: str, is_paused: bool) -> None:
-    from intelgraph.cli.context import local_actor, services
+    from intelgraph.cli.context import cli_operator, services
 
     jobs = services().jobs
     change = jobs.pause if is_paused else jobs.resume
-    job = change(name, actor=local_actor(), reason=reason)
+    job = change(name, cli_operator(), reason=reason)
     console.print(f"{escape(job.name)}: {_state(job)}")
 
 

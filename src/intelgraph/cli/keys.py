@@ -8,7 +8,7 @@ import orjson
 import typer
 
 from intelgraph.cli import signing
-from intelgraph.cli.context import admin_services, console, friendly_errors, local_actor
+from intelgraph.cli.context import admin_services, cli_operator, console, friendly_errors
 
 api_keys_app = typer.Typer(
     help="Tenant API keys: create, revoke (list them with `tenant show`).",
@@ -49,7 +49,7 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Create an API key; its secret is printed once and stored only as a hash."""
-    issued = admin_services().tenants.create_key(tenant, name=name, roles=role, actor=local_actor())
+    issued = admin_services().tenants.create_key(cli_operator(), tenant, name=name, roles=role)
     if as_json:
         typer.echo(orjson.dumps({"apiKey": issued.plaintext, "key": issued.key.as_dict()}).decode())
         return
@@ -66,7 +66,7 @@ def revoke(
     key_id: str = typer.Argument(..., help="Key id (see `intelgraph tenant show`)"),
 ) -> None:
     """Revoke an API key at once."""
-    admin_services().tenants.revoke_key(tenant, key_id, actor=local_actor())
+    admin_services().tenants.revoke_key(cli_operator(), tenant, key_id)
     console.print(f"revoked {key_id}")
 
 

@@ -9,6 +9,7 @@ from intelgraph.cli import billing as billing_cli
 from intelgraph.cli import cache as cache_cli
 from intelgraph.cli import export as export_cli
 from intelgraph.cli import jobs as jobs_cli
+from intelgraph.cli import operator as operator_cli
 
 app = typer.Typer(
     help="IntelGraph: multi-tenant intelligence graph service.",
@@ -34,6 +35,7 @@ app.add_typer(cache_cli.app, name="cache")
 app.add_typer(export_cli.app, name="export")
 app.add_typer(billing_cli.app, name="billing")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(operator_cli.app, name="operator")
 
 if __name__ == "__main__":
     app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from intelgraph.cli.context import console, friendly_errors, local_actor, services
+from intelgraph.cli.context import cli_operator, console, friendly_errors, services
 
 app = typer.Typer(help="Platform-wide switches (audited).", no_args_is_help=True)
 
@@ -22,5 +22,5 @@ def force_v1(
 
     if state not in ("on", "off"):
         raise typer.BadParameter("state must be on or off")
-    services().platform.set(FORCE_API_V1_DEFAULT, state == "on", actor=local_actor(), reason=reason)
+    services().platform.set(cli_operator(), FORCE_API_V1_DEFAULT, state == "on", reason=reason)
     console.print(f"API default forced to 1.0: {state}")

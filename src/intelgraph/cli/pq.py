@@ -177,9 +177,9 @@ def register(
     """
     from intelgraph.api.evolution_http import check_document
     from intelgraph.api.schemas import build_schema
-    from intelgraph.cli.context import services
+    from intelgraph.cli.context import cli_operator, services
 
-    _, manifest = load_manifest(manifest_path)
+    raw, manifest = load_manifest(manifest_path)
     svc = services()
     newest = build_schema("1.1")
     for operation in manifest.operations:
@@ -189,12 +189,9 @@ def register(
             raise IntelGraphError(VALIDATION, f"{operation.id}: {err.message}") from err
     tenant_id = svc.tenants.get_tenant(tenant).id if tenant else None
     # All or nothing against the scope's caps (PERSISTED_QUERY_LIMIT), not half a manifest.
-    svc.persisted_queries.check_room(tenant_id, [op.document for op in manifest.operations])
+    registered = svc.persisted_queries.register_manifest(cli_operator(), raw, tenant_id=tenant_id)
     table = Table("operation", "documentId", "scope")
-    for operation in manifest.operations:
-        registered = svc.persisted_queries.register(
-            tenant_id, operation.document, operation.id, tuple(operation.roles), "operator"
-        )
-        table.add_row(operation.id, f"sha256:{registered.sha256[:16]}…", registered.tenant_id)
+    for operation, found in zip(manifest.operations, registered, strict=True):
+        table.add_row(operation.id, f"sha256:{found.sha256[:16]}…", found.tenant_id)
     console.print(table)
     console.print(f"{len(manifest.operations)} operation(s) registered")

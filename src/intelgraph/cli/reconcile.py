@@ -47,13 +47,15 @@ def reconcile(
 def _reconcile(day_text: str, tenant: str | None, json_out: Path | None) -> None:
     from intelgraph.billing.exports import parse_day
     from intelgraph.billing.reconcile import TOLERANCE, Reconciliation
-    from intelgraph.cli.context import console, err_console, services
+    from intelgraph.cli.context import cli_operator, console, err_console, services
 
     day = parse_day(day_text)
     svc = services()
+    operator = cli_operator()
     results: list[Reconciliation]
     if tenant is not None:
-        results = [svc.reconciler.reconcile(svc.tenants.get_tenant(tenant).id, day)]
+        tenant_id = svc.tenants.get_tenant(tenant).id
+        results = [svc.reconciler.reconcile(tenant_id, day, operator)]
     else:
         with Progress(
             TextColumn(f"[bold]reconciling {day.isoformat()}[/]"),
@@ -67,7 +69,7 @@ def _reconcile(day_text: str, tenant: str | None, json_out: Path | None) -> None
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            results = svc.reconciler.reconcile_day(day, advance)
+            results = svc.reconciler.reconcile_day(day, operator, advance)
     _print_table(console, results, is_single_tenant=tenant is not None)
     summary = _summary(results)
     report = {

@@ -27,7 +27,7 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Create and load the demo tenant first"),
 ) -> None:
     """Migrate the database, then serve the API (granian, graceful shutdown on SIGTERM)."""
-    from intelgraph.app import build_services
+    from intelgraph.bootstrap import start_services
     from intelgraph.obs.logging import configure_logging
     from intelgraph.settings import Settings
 
@@ -37,7 +37,7 @@ def serve(
     settings = Settings()
     # Held until this process exits: no second `serve` may start on this port meanwhile.
     port_guard = hold_listen_address(settings.host, settings.port)
-    svc = build_services(settings)  # runs the migrations once, before any worker starts
+    svc = start_services(settings)  # bootstraps once (migrations too), before any worker starts
     if svc.operator_key.is_new:
         console.print(
             f"operator key (saved to {svc.operator_key.path}): {svc.operator_key.plaintext}"
@@ -129,12 +129,18 @@ def seed() -> None:
 @db_app.command("upgrade")
 @friendly_errors
 def upgrade() -> None:
-    """Bring the database schema to the newest migration."""
-    from intelgraph.store import migrate
+    """Bring the database to this release: schema, plan catalogue, shipped operations, keys."""
+    from intelgraph.app import build_services
+    from intelgraph.bootstrap import bootstrap
+    from intelgraph.settings import Settings
 
-    svc = services()
-    migrate.upgrade(svc.engine)
-    console.print(f"database at revision {migrate.head_revision()}")
+    svc = build_services(Settings())
+    report = bootstrap(svc)
+    svc.engine.dispose()
+    console.print(
+        f"database at revision {report.revision} (plan catalogue v{report.plan_catalog_version}, "
+        f"{report.persisted_operations} shipped operations, signing key {report.signing_kid})"
+    )
 
 
 def _seed_with_progress(slug: str) -> DemoTenant:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from intelgraph.cli.context import console, friendly_errors, local_actor, services
+from intelgraph.cli.context import cli_operator, console, friendly_errors, services
 
 
 @friendly_errors
@@ -13,7 +13,7 @@ def rotate(
     reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)"),
 ) -> None:
     """Make a new active signing key; the old one stops signing and keeps verifying."""
-    kid = services().keyring.rotate(actor=local_actor(), reason=reason)
+    kid = services().keyring.rotate(principal=cli_operator(), reason=reason)
     console.print(f"active signing key: {kid}")
 
 
@@ -21,7 +21,7 @@ def rotate(
 def list_keys() -> None:
     """List signing keys with their state."""
     table = Table("kid", "state", "created", "rotated", "retired", "reason")
-    for info in services().keyring.list_keys():
+    for info in services().keyring.list_keys(cli_operator()):
         table.add_row(
             info.kid,
             info.state.value,
@@ -42,5 +42,5 @@ def retire(
 ) -> None:
     """Retire a rotated signing key (e.g. compromised): nothing it signed verifies any more,
     and the JWKS stops publishing it. Rotation alone never does this."""
-    services().keyring.retire(kid, actor=local_actor(), reason=reason)
+    services().keyring.retire(kid, principal=cli_operator(), reason=reason)
     console.print(f"retired {kid}: exports it signed no longer verify")

@@ -14,12 +14,13 @@ from rich.table import Table
 
 from intelgraph.cli.context import (
     admin_services,
+    cli_operator,
     console,
     friendly_errors,
-    local_actor,
     services,
 )
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import local_operator
 from intelgraph.tenants.model import Tenant, TenantStatus
 
 app = typer.Typer(help="Tenants: create, list, show, suspend, activate.", no_args_is_help=True)
@@ -48,13 +49,13 @@ def create(
         name, slug, region, plan, sandbox, key_name = answers
     started = time.perf_counter()
     tenant, issued = svc.tenants.create_tenant(
+        cli_operator(),
         name=name,
         slug=slug or slug_from(name),
         plan=plan or "standard",
         region=region or "local",
         is_sandbox=bool(sandbox),
         admin_key_name=key_name or "first admin key",
-        actor=local_actor(),
     )
     elapsed = time.perf_counter() - started
     if as_json:
@@ -102,7 +103,7 @@ def _wizard(plans: list[str]) -> tuple[str, str, str, str, bool, str]:
 def list_tenants() -> None:
     """List every tenant."""
     table = Table("slug", "id", "name", "plan", "region", "status", "created")
-    for tenant in admin_services().tenants.list_tenants():
+    for tenant in admin_services().tenants.list_tenants_for(cli_operator()):
         table.add_row(
             tenant.slug,
             tenant.id,
@@ -120,17 +121,18 @@ def list_tenants() -> None:
 def show(tenant: str = typer.Argument(..., help="Tenant slug or id")) -> None:
     """Show a tenant, its API keys and its graph size."""
     svc = services()
-    found = svc.tenants.get_tenant(tenant)
+    operator = cli_operator()
+    found = svc.tenants.administered_tenant(operator, tenant)
     _print_tenant(found)
     limits = Table("limit", "value", "origin", "expires")
-    for limit in svc.entitlements.effective_limits(found.id).limits.values():
+    for limit in svc.entitlements.limits_for(operator, found.id).limits.values():
         expiry = limit.expires_at.strftime("%Y-%m-%d %H:%M") if limit.expires_at else ""
         limits.add_row(limit.name.value, f"{limit.value:,}", limit.origin, expiry)
     console.print(limits)
     counts = svc.graph.counts(found.id)
     console.print(f"graph: {counts['entities']} entities, {counts['relationships']} relationships")
     keys = Table("key id", "name", "prefix", "roles", "created", "revoked")
-    for key in svc.tenants.list_keys(found.id):
+    for key in svc.tenants.list_keys(operator, found.id):
         keys.add_row(
             key.id,
             key.name,
@@ -150,7 +152,7 @@ def suspend(
 ) -> None:
     """Suspend a tenant: its keys get 403 TENANT_SUSPENDED until it is activated."""
     found = admin_services().tenants.set_status(
-        tenant, TenantStatus.SUSPENDED, actor=local_actor(), reason=reason
+        cli_operator(), tenant, TenantStatus.SUSPENDED, reason=reason
     )
     _print_tenant(found)
 
@@ -163,7 +165,7 @@ def activate(
 ) -> None:
     """Reactivate a suspended tenant."""
     found = admin_services().tenants.set_status(
-        tenant, TenantStatus.ACTIVE, actor=local_actor(), reason=reason
+        cli_operator(), tenant, TenantStatus.ACTIVE, reason=reason
     )
     _print_tenant(found)
 
@@ -186,21 +188,23 @@ def override(
         None, "--expires", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="UTC expiry"
     ),
     remove: bool = typer.Option(False, "--remove", help="End the live override of this limit"),
-    actor: str = typer.Option(None, "--actor", help="Who is making it (default: your login)"),
+    actor: str = typer.Option(
+        None, "--actor", help="Who is making it (default: your login); audited as cli:<name>"
+    ),
 ) -> None:
     """Override one limit for one tenant, live and audited; --remove goes back to the plan."""
     svc = services()
+    who = local_operator(actor) if actor is not None and actor.strip() else cli_operator()
     found = svc.tenants.get_tenant(tenant)
-    who = actor if actor is not None else local_actor()
     if remove:
-        svc.entitlements.remove_override(found.id, limit, actor=who, reason=reason or "")
+        svc.entitlements.remove_override(who, found.id, limit, reason=reason or "")
         console.print(f"override of {limit} removed for {found.slug}")
     else:
         if value is None:
             raise IntelGraphError(VALIDATION, "pass --value N (or --remove)")
         expires_at = expires.replace(tzinfo=UTC) if expires is not None else None
         override_id = svc.entitlements.set_override(
-            found.id, limit, value, actor=who, reason=reason or "", expires_at=expires_at
+            who, found.id, limit, value, reason=reason or "", expires_at=expires_at
         )
         console.print(f"override {override_id}: {limit} = {value:,} for {found.slug}")
     show(found.id)
@@ -216,7 +220,7 @@ def change_plan(
     """Move a tenant to another plan (audited); its limits change at once."""
     svc = services()
     found = svc.tenants.get_tenant(tenant)
-    svc.entitlements.change_plan(found.id, plan, actor=local_actor(), reason=reason)
+    svc.entitlements.change_plan(cli_operator(), found.id, plan, reason=reason)
     show(found.id)
 
 
@@ -241,13 +245,13 @@ def api_settings(
     if default_version is not None:
         changes["default_api_version"] = None if default_version == "none" else default_version
     updated = admin_services().tenants.update_api_settings(
+        cli_operator(),
         tenant,
-        actor=local_actor(),
         is_safelisted=safelist,
         allows_apq=apq,
         allows_introspection=introspection,
         reason=reason,
-        **changes,  # type: ignore[arg-type]
+        **changes,
     )
     console.print(
         f"{updated.slug}: default API version {updated.default_api_version or '(platform: 1.0)'}"

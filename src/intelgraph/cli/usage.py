@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 from rich.table import Table
 
-from intelgraph.cli.context import console, friendly_errors, services
+from intelgraph.cli.context import cli_operator, console, friendly_errors, services
 
 app = typer.Typer(help="Metered usage.", no_args_is_help=True)
 FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -36,7 +36,7 @@ def show(
         else now.replace(hour=0, minute=0, second=0, microsecond=0)
     )
     period_end = end.replace(tzinfo=UTC) if end else now + timedelta(minutes=1)
-    totals = svc.metering.usage_totals(found.id, period_start, period_end)
+    totals = svc.metering.usage_for(cli_operator(), found.id, period_start, period_end)
     table = Table(
         "meter",
         "total",

@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
+from intelgraph.crypto import keyring_repository as repo
 from intelgraph.crypto.field_encryption import FieldCipher
 from intelgraph.kernel.clock import Clock, isoformat
 from intelgraph.kernel.errors import (
@@ -38,18 +39,20 @@ from intelgraph.kernel.errors import (
     VALIDATION,
     IntelGraphError,
 )
-from intelgraph.store.engine import as_utc
-from intelgraph.store.tables import signing_keys
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 REFRESH_SECONDS = 5.0
-_ROTATION_LOCK = 7_291_002  # PostgreSQL advisory lock: one rotation at a time
 REASON_MAX_CHARS = 200  # signing_keys.retire_reason
+SIGNING_KEY_RESOURCE = "signing_key"
+SYSTEM_ACTOR = "system"  # who creates the first key at start-up
 
 
 class KeyState(StrEnum):
-    ACTIVE = "active"
-    ROTATED = "rotated"
-    RETIRED = "retired"
+    ACTIVE = repo.ACTIVE
+    ROTATED = repo.ROTATED
+    RETIRED = repo.RETIRED
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,14 @@ def jwk_thumbprint(public_key: bytes) -> str:
 class Keyring:
     """Signs with the active key; verifies with any key that has not been retired."""
 
-    def __init__(self, engine: Engine, clock: Clock, cipher: FieldCipher) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, cipher: FieldCipher, policy: PolicyEngine
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._cipher = cipher
+        self._policy = policy
+        self._uow = UnitOfWorkFactory(engine, clock)
         self._lock = threading.Lock()
         self._active: tuple[str, Ed25519PrivateKey] | None = None
         self._loaded_at = float("-inf")
@@ -140,63 +147,57 @@ class Keyring:
     # --- administration ------------------------------------------------------------
 
     def ensure_active(self) -> str:
-        """Create the first key if the ring is empty; returns the active kid."""
-        with self._engine.begin() as conn:
-            self._lock_rotation(conn)
-            row = conn.execute(
-                select(signing_keys.c.kid).where(signing_keys.c.state == KeyState.ACTIVE.value)
-            ).first()
-            if row is not None:
-                return str(row.kid)
-            kid = self._insert_new_key(conn)
-            audit.record(
-                conn,
-                tenant_id=None,
-                actor="system",
-                action="signing_key.create",
-                target=f"signing_key:{kid}",
-                at=self._clock.now(),
-            )
+        """Create the first key if the ring is empty; returns the active kid.
+
+        Start-up work that acts for nobody (bootstrap): audited as ``system``, asks no policy.
+        """
+        with self._uow() as uow:
+            repo.lock_rotation(uow.conn)
+            existing = repo.active_kid(uow.conn)
+            if existing is not None:
+                return existing
+            kid = self._insert_new_key(uow.conn)
+            uow.audit(SYSTEM_ACTOR, "signing_key.create", f"signing_key:{kid}", tenant_id=None)
+            uow.commit()
         self._invalidate()
         return kid
 
-    def rotate(self, *, actor: str, reason: str | None = None) -> str:
+    def rotate(self, *, principal: Principal, reason: str | None = None) -> str:
         """Make a new active key; the old one stops signing and keeps verifying what it
-        signed until it is retired. Audited."""
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            self._lock_rotation(conn)
-            old = conn.execute(
-                select(signing_keys.c.kid).where(signing_keys.c.state == KeyState.ACTIVE.value)
-            ).first()
+        signed until it is retired. Audited as ``principal``.
+
+        Raises POLICY_DENIED unless the principal may administer trust (``trust.admin``).
+        """
+        self._policy.authorize(principal, Action.TRUST_ADMIN, SIGNING_KEY_RESOURCE, None)
+        with self._uow() as uow:
+            now = uow.now
+            repo.lock_rotation(uow.conn)
+            old = repo.active_kid(uow.conn)
             if old is not None:
-                conn.execute(
-                    update(signing_keys)
-                    .where(signing_keys.c.kid == old.kid)
-                    .values(state=KeyState.ROTATED.value, rotated_at=now, private_key_sealed=None)
-                )
-            kid = self._insert_new_key(conn)
-            audit.record(
-                conn,
+                repo.mark_rotated(uow.conn, old, now)
+            kid = self._insert_new_key(uow.conn)
+            uow.audit(
+                principal,
+                "signing_key.rotate",
+                f"signing_key:{kid}",
                 tenant_id=None,
-                actor=actor,
-                action="signing_key.rotate",
-                target=f"signing_key:{kid}",
-                at=now,
                 reason=reason,
-                old_value={"active": old.kid if old is not None else None},
+                old_value={"active": old},
                 new_value={"active": kid},
             )
+            uow.commit()
         self._invalidate()
         return kid
 
-    def retire(self, kid: str, *, actor: str, reason: str) -> None:
+    def retire(self, kid: str, *, principal: Principal, reason: str) -> None:
         """Retire a rotated key now (e.g. it is compromised): everything it signed stops
-        verifying and the JWKS no longer publishes it. Audited.
+        verifying and the JWKS no longer publishes it. Audited as ``principal``.
 
-        Raises SIGNING_KEY_UNKNOWN, or VALIDATION without a reason, for the active key
-        (rotate first) and for a key already retired.
+        Raises POLICY_DENIED unless the principal may administer trust; SIGNING_KEY_UNKNOWN;
+        VALIDATION without a reason, for the active key (rotate first) and for a key
+        already retired.
         """
+        self._policy.authorize(principal, Action.TRUST_ADMIN, SIGNING_KEY_RESOURCE, None)
         reason = reason.strip()
         if not reason:
             raise IntelGraphError(
@@ -211,53 +212,42 @@ class Keyring:
                 f"the reason is {len(reason)} characters; at most {REASON_MAX_CHARS}",
                 {"kid": kid, "limit": REASON_MAX_CHARS},
             )
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            self._lock_rotation(conn)  # not while another replica rotates this key
-            row = conn.execute(
-                select(signing_keys.c.state, signing_keys.c.retired_at).where(
-                    signing_keys.c.kid == kid
-                )
-            ).first()
-            if row is None:
+        with self._uow() as uow:
+            repo.lock_rotation(uow.conn)  # not while another replica rotates this key
+            found = repo.state_of(uow.conn, kid)
+            if found is None:
                 raise IntelGraphError(
                     SIGNING_KEY_UNKNOWN, f"unknown signing key {kid}", {"kid": kid}
                 )
-            if row.state == KeyState.ACTIVE.value:
+            state, retired_at = found
+            if state == KeyState.ACTIVE.value:
                 raise IntelGraphError(
                     VALIDATION, f"{kid} is the active key: rotate before retiring it", {"kid": kid}
                 )
-            if row.state == KeyState.RETIRED.value:
+            if state == KeyState.RETIRED.value:
+                when = isoformat(retired_at) if retired_at else None
                 raise IntelGraphError(
-                    VALIDATION,
-                    f"{kid} was already retired on {isoformat(as_utc(row.retired_at))}",
-                    {"kid": kid},
+                    VALIDATION, f"{kid} was already retired on {when}", {"kid": kid}
                 )
-            conn.execute(
-                update(signing_keys)
-                .where(signing_keys.c.kid == kid)
-                .values(
-                    state=KeyState.RETIRED.value,
-                    retired_at=now,
-                    retire_reason=reason,
-                    private_key_sealed=None,
-                )
-            )
-            audit.record(
-                conn,
+            repo.mark_retired(uow.conn, kid, uow.now, reason)
+            uow.audit(
+                principal,
+                "signing_key.retire",
+                f"signing_key:{kid}",
                 tenant_id=None,
-                actor=actor,
-                action="signing_key.retire",
-                target=f"signing_key:{kid}",
-                at=now,
                 reason=reason,
-                old_value={"state": row.state},
+                old_value={"state": state},
                 new_value={"state": KeyState.RETIRED.value},
             )
+            uow.commit()
         self._invalidate()
 
-    def list_keys(self) -> list[KeyInfo]:
-        """Every key, newest first."""
+    def list_keys(self, principal: Principal) -> list[KeyInfo]:
+        """Every key, newest first.
+
+        Raises POLICY_DENIED unless the principal may administer trust (``trust.admin``).
+        """
+        self._policy.authorize(principal, Action.TRUST_ADMIN, SIGNING_KEY_RESOURCE, None)
         self._load(force=True)
         return sorted(self._keys.values(), key=lambda k: k.created_at, reverse=True)
 
@@ -281,20 +271,14 @@ class Keyring:
         public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         kid = jwk_thumbprint(public)
         raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        conn.execute(
-            insert(signing_keys).values(
-                kid=kid,
-                state=KeyState.ACTIVE.value,
-                public_key=public,
-                private_key_sealed=self._cipher.encrypt(raw_private, kid.encode("ascii")),
-                created_at=self._clock.now(),
-            )
+        repo.insert_active(
+            conn,
+            kid=kid,
+            public_key=public,
+            private_key_sealed=self._cipher.encrypt(raw_private, kid.encode("ascii")),
+            at=self._clock.now(),
         )
         return kid
-
-    def _lock_rotation(self, conn: Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ROTATION_LOCK})
 
     def _invalidate(self) -> None:
         with self._lock:
@@ -323,22 +307,22 @@ class Keyring:
         if not force and now - self._loaded_at < REFRESH_SECONDS:
             return
         with self._engine.connect() as conn:
-            rows = conn.execute(select(signing_keys)).all()
+            rows = repo.all_keys(conn)
         keys: dict[str, KeyInfo] = {}
         active: tuple[str, Ed25519PrivateKey] | None = None
         for row in rows:
             info = KeyInfo(
                 kid=row.kid,
                 state=KeyState(row.state),
-                public_key=bytes(row.public_key),
-                created_at=as_utc(row.created_at),
-                rotated_at=as_utc(row.rotated_at) if row.rotated_at else None,
-                retired_at=as_utc(row.retired_at) if row.retired_at else None,
+                public_key=row.public_key,
+                created_at=row.created_at,
+                rotated_at=row.rotated_at,
+                retired_at=row.retired_at,
                 retire_reason=row.retire_reason,
             )
             keys[info.kid] = info
             if info.state is KeyState.ACTIVE and row.private_key_sealed is not None:
-                raw = self._cipher.decrypt(bytes(row.private_key_sealed), info.kid.encode("ascii"))
+                raw = self._cipher.decrypt(row.private_key_sealed, info.kid.encode("ascii"))
                 active = (info.kid, Ed25519PrivateKey.from_private_bytes(raw))
         with self._lock:
             self._keys = keys

@@ -14,7 +14,7 @@ from intelgraph.graph.bulk import ingest_stream
 from intelgraph.graph.service import GraphService
 from intelgraph.kernel.errors import TENANT_NOT_FOUND, IntelGraphError
 from intelgraph.kernel.private_files import make_private_dir
-from intelgraph.kernel.tenancy import Principal, Role
+from intelgraph.kernel.tenancy import Principal, Role, local_operator
 from intelgraph.tenants.model import Tenant
 from intelgraph.tenants.service import TenantService
 
@@ -53,14 +53,15 @@ def seed_demo(
         counts = graph.counts(tenant.id)
         api_key = key_file.read_text(encoding="utf-8").strip()
         return DemoTenant(tenant, api_key, counts["entities"], counts["relationships"], False)
+    seeder = local_operator("demo-seed")  # run from this machine's terminal (serve, demo seed)
     if tenant is None:
         tenant, issued = tenants.create_tenant(
-            name="Demo Intelligence Unit", slug=slug, plan="standard", actor="demo-seed"
+            seeder, name="Demo Intelligence Unit", slug=slug, plan="standard"
         )
         api_key = issued.plaintext
     else:  # the tenant exists but its key file was lost: issue a fresh admin key
         api_key = tenants.create_key(
-            tenant.id, name="demo admin", roles=[Role.ADMIN.value], actor="demo-seed"
+            seeder, tenant.id, name="demo admin", roles=[Role.ADMIN.value]
         ).plaintext
     make_private_dir(data_dir)
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

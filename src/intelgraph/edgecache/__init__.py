@@ -6,5 +6,6 @@ its ETag and entity tags), ``backend`` (the storage port) with ``memory`` and
 ``singleflight`` (request coalescing), ``hooks`` (purge notifications) and ``service`` (the
 face: lookups, stores and purges). Which operations may be cached is the persisted area's
 safelist (``persisted/safelist.py``); the ASGI stage that answers hits is
-``gateway/edge_cache.py``. ``app.py`` builds it with ``factory.create_edge_cache``.
+``gateway/edge_cache.py``. ``app.py`` builds it (``build_edge_cache``: Redis when a URL is
+set, else memory).
 """

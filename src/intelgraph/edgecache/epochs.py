@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql import Executable
 
+from intelgraph.edgecache import repository
 from intelgraph.kernel.clock import Clock
-from intelgraph.store.tables import edge_cache_epochs
 
 EPOCH_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
 """What reading or moving an epoch raises when the database cannot answer."""
@@ -54,10 +52,7 @@ class TenantEpochs:
     def read(self, tenant_id: str) -> int:
         """The tenant's epoch in the database now. Raises one of ``EPOCH_ERRORS``."""
         with self._engine.connect() as conn:
-            epoch = conn.execute(
-                select(edge_cache_epochs.c.epoch).where(edge_cache_epochs.c.tenant_id == tenant_id)
-            ).scalar_one_or_none()
-        return int(epoch or 0)
+            return repository.epoch_of(conn, tenant_id)
 
     def bump(self, tenant_id: str) -> int:
         """Move the tenant's epoch on, so no entry filled before is served; the new epoch.
@@ -67,11 +62,8 @@ class TenantEpochs:
         """
         now = self._clock.now()
         with self._engine.begin() as conn:
-            conn.execute(_upsert_bump(conn.dialect.name), {"tenant_id": tenant_id, "at": now})
-            epoch = conn.execute(
-                select(edge_cache_epochs.c.epoch).where(edge_cache_epochs.c.tenant_id == tenant_id)
-            ).scalar_one()
-        return self._remember(tenant_id, int(epoch), self._clock.monotonic())
+            epoch = repository.bump_epoch(conn, tenant_id, now)
+        return self._remember(tenant_id, epoch, self._clock.monotonic())
 
     def _remember(self, tenant_id: str, epoch: int, read_at: float) -> int:
         """Keep a reading; epochs only grow, so an older reading never replaces a newer one
@@ -84,22 +76,3 @@ class TenantEpochs:
                 del self._seen[next(iter(self._seen))]
             self._seen[tenant_id] = (read_at, epoch)  # last: insertion order is age order
         return epoch
-
-
-def _upsert_bump(dialect: str) -> Executable:
-    """Epoch 1 for a tenant without a row, else one more (one statement, row-locked)."""
-    row = {"tenant_id": bindparam("tenant_id"), "epoch": 1, "updated_at": bindparam("at")}
-    moved = {"epoch": edge_cache_epochs.c.epoch + 1, "updated_at": bindparam("at")}
-    if dialect == "sqlite":
-        return (
-            sqlite.insert(edge_cache_epochs)
-            .values(row)
-            .on_conflict_do_update(index_elements=["tenant_id"], set_=moved)
-        )
-    if dialect == "postgresql":
-        return (
-            postgresql.insert(edge_cache_epochs)
-            .values(row)
-            .on_conflict_do_update(index_elements=["tenant_id"], set_=moved)
-        )
-    raise ValueError(f"cache epochs are kept on sqlite and postgresql, not {dialect}")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.edgecache.backend import CacheBackend, Lookup
 from intelgraph.edgecache.entries import CacheEntry
 from intelgraph.edgecache.epochs import EPOCH_ERRORS, TenantEpochs
@@ -84,6 +84,7 @@ class EdgeCache:
         self.policy = policy
         self.engine = engine
         self.clock = clock
+        self._uow = UnitOfWorkFactory(engine, clock)
         self.metrics = metrics
         self.hooks = hooks
         self.epochs = epochs
@@ -201,16 +202,16 @@ class EdgeCache:
         removed = self._purge(
             Purge(tenant_id, "admin", operation_id=operation_id, vars_hash=vars_hash)
         )
-        audit.record_now(
-            self.engine,
-            tenant_id=tenant_id,
-            actor=principal.actor,
-            action="edge_cache.purge",
-            target=f"operation:{operation_id}",
-            at=self.clock.now(),
-            reason=reason or None,
-            new_value={"varsHash": vars_hash, "removed": removed},
-        )
+        with self._uow() as uow:
+            uow.audit(
+                principal,
+                "edge_cache.purge",
+                f"operation:{operation_id}",
+                tenant_id=tenant_id,
+                reason=reason or None,
+                new_value={"varsHash": vars_hash, "removed": removed},
+            )
+            uow.commit()
         return removed
 
     def purge_all(self, principal: Principal, tenant_ids: Iterable[str], reason: str) -> int:
@@ -225,7 +226,7 @@ class EdgeCache:
         cover it). Raises POLICY_DENIED for anyone but the operator, CACHE_PURGE_FAILED when
         some tenant's epoch and its entries could not be reached (that epoch is retried)."""
         self.policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache", None)
-        operations = [row["operationId"] for row in self.safelist.list_entries()]
+        operations = self.safelist.ever_listed_operations()
         tenants = list(tenant_ids)
         removed = 0
         unreached: list[str] = []
@@ -246,16 +247,16 @@ class EdgeCache:
                 self.hooks.notify(Purge(tenant_id, "admin", operation_id=operation_id).as_dict())
             if not is_epoch_moved and not is_backend_up:
                 unreached.append(tenant_id)
-        audit.record_now(
-            self.engine,
-            tenant_id=None,
-            actor=principal.actor,
-            action="edge_cache.purge_all",
-            target="edge_cache:all",
-            at=self.clock.now(),
-            reason=reason or None,
-            new_value={"tenants": len(tenants), "removed": removed, "unreached": unreached},
-        )
+        with self._uow() as uow:
+            uow.audit(
+                principal,
+                "edge_cache.purge_all",
+                "edge_cache:all",
+                tenant_id=None,
+                reason=reason or None,
+                new_value={"tenants": len(tenants), "removed": removed, "unreached": unreached},
+            )
+            uow.commit()
         if unreached:
             raise self._purge_failed(Purge(unreached[0], "admin"))
         return removed

@@ -132,7 +132,8 @@ def _is_public(path: str) -> bool:
 def _bearer(scope: Scope) -> str:
     for key, value in scope.get("headers", []):
         if key == b"authorization":
-            scheme, _, credential = value.decode("latin-1").partition(" ")
+            header: str = value.decode("latin-1")
+            scheme, _, credential = header.partition(" ")
             if scheme.lower() == "bearer" and credential.strip():
                 return credential.strip()
             break

@@ -9,6 +9,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,7 +83,7 @@ def _route_name(scope: Scope) -> str:
     return {"/v1/ingest": "ingest", "/graphql": "graphql"}.get(path, "other")
 
 
-def request_id_of(scope: dict[str, Any]) -> str | None:
+def request_id_of(scope: MutableMapping[str, Any]) -> str | None:
     state = scope.get("state", {})
     found: str | None = state.get("request_id")
     return found

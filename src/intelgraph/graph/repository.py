@@ -72,6 +72,8 @@ def to_relationship(row: Row[Any]) -> Relationship:
 
 
 def start_provenance_chain(conn: Connection, tenant_id: str) -> None:
+    """Begin a new tenant's provenance chain at the genesis link, in the caller's transaction
+    (the tenants area runs this as an on-tenant-created hook; app.py wires it)."""
     conn.execute(insert(provenance_heads).values(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH))
 
 

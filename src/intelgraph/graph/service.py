@@ -48,9 +48,9 @@ PAGERANK_KEEP = 500  # pagerankTop(limit) is capped by graphql_max_list (500)
 MAX_PATH_HOPS = 6
 EDGE_BUDGET_PER_HOP = 5_000
 
-IngestListener = Callable[[str, list[str]], None]
+IngestListener = Callable[[str, list[str]], object]
 """Called after an ingest commits with (tenant_id, ids of the entities it touched)."""
-AnalyticsListener = Callable[[str], None]
+AnalyticsListener = Callable[[str], object]
 """Called with the tenant id after its analytics (PageRank) were recomputed and stored."""
 
 

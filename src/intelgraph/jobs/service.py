@@ -3,7 +3,8 @@
 A pause is a row in ``job_state``, read by every replica before each run, so it holds on
 all of them; a run already in flight finishes. Pausing one job never touches another (the
 ER evaluation's backout, ``intelgraph jobs pause er.nightly_eval``, leaves billing alone).
-Every pause and resume is audited with its actor and reason.
+Every pause and resume is asked of policy (tenant.admin: platform operators) and audited
+with its actor and reason.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.jobs import repository as repo
 from intelgraph.jobs.scheduler import JobSpec
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import JOB_NOT_FOUND, VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +40,16 @@ class JobStatus:
 
 
 class JobsService:
-    def __init__(self, engine: Engine, clock: Clock, jobs: Callable[[], Sequence[JobSpec]]):
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: PolicyEngine,
+        jobs: Callable[[], Sequence[JobSpec]],
+    ) -> None:
         self._engine = engine
-        self._clock = clock
+        self._uow = UnitOfWorkFactory(engine, clock)
+        self._policy = policy
         self._jobs = jobs
 
     def list_jobs(self) -> list[JobStatus]:
@@ -57,18 +68,23 @@ class JobsService:
         self._spec(name)
         return next(job for job in self.list_jobs() if job.name == name)
 
-    def pause(self, name: str, *, actor: str, reason: str) -> JobStatus:
+    def pause(self, name: str, principal: Principal, *, reason: str) -> JobStatus:
         """Stop starting runs of this job on every replica (audited).
 
-        Raises JOB_NOT_FOUND for an unknown job, VALIDATION without a reason."""
-        return self._set_pause(name, is_paused=True, actor=actor, reason=reason)
+        Raises POLICY_DENIED without tenant.admin (platform operators), JOB_NOT_FOUND for
+        an unknown job, VALIDATION without a reason."""
+        return self._set_pause(name, principal, is_paused=True, reason=reason)
 
-    def resume(self, name: str, *, actor: str, reason: str) -> JobStatus:
+    def resume(self, name: str, principal: Principal, *, reason: str) -> JobStatus:
         """Let the job run again; a daily job then catches up on the days it missed
-        (audited). Raises JOB_NOT_FOUND for an unknown job, VALIDATION without a reason."""
-        return self._set_pause(name, is_paused=False, actor=actor, reason=reason)
+        (audited). Raises POLICY_DENIED without tenant.admin (platform operators),
+        JOB_NOT_FOUND for an unknown job, VALIDATION without a reason."""
+        return self._set_pause(name, principal, is_paused=False, reason=reason)
 
-    def _set_pause(self, name: str, *, is_paused: bool, actor: str, reason: str) -> JobStatus:
+    def _set_pause(
+        self, name: str, principal: Principal, *, is_paused: bool, reason: str
+    ) -> JobStatus:
+        self._policy.authorize(principal, Action.TENANT_ADMIN, "job", None)
         self._spec(name)
         reason = (reason or "").strip()
         if not reason:
@@ -77,21 +93,26 @@ class JobsService:
                 "say why with --reason: the audit log keeps it",
                 {"job": name},
             )
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            before = repo.state_of(conn, name)
-            repo.set_pause(conn, name, is_paused=is_paused, actor=actor, reason=reason, at=now)
-            audit.record(
-                conn,
+        with self._uow() as uow:
+            before = repo.state_of(uow.conn, name)
+            repo.set_pause(
+                uow.conn,
+                name,
+                is_paused=is_paused,
+                actor=principal.actor,
+                reason=reason,
+                at=uow.now,
+            )
+            uow.audit(
+                principal,
+                "job.pause" if is_paused else "job.resume",
+                f"job:{name}",
                 tenant_id=None,
-                actor=actor,
-                action="job.pause" if is_paused else "job.resume",
-                target=f"job:{name}",
-                at=now,
                 reason=reason,
                 old_value={"is_paused": before is not None and before.is_paused},
                 new_value={"is_paused": is_paused},
             )
+            uow.commit()
         return self.status(name)
 
     def _spec(self, name: str) -> JobSpec:

@@ -104,8 +104,13 @@ ENTITY_NOT_FOUND = ErrorCode("ENTITY_NOT_FOUND", Category.NOT_FOUND)
 TENANT_NOT_FOUND = ErrorCode("TENANT_NOT_FOUND", Category.NOT_FOUND)
 KEY_NOT_FOUND = ErrorCode("KEY_NOT_FOUND", Category.NOT_FOUND)
 TENANT_EXISTS = ErrorCode("TENANT_EXISTS", Category.CONFLICT)
+# Named operators (tenants/operators.py): no operator by that name; a name already taken.
+OPERATOR_NOT_FOUND = ErrorCode("OPERATOR_NOT_FOUND", Category.NOT_FOUND)
+OPERATOR_EXISTS = ErrorCode("OPERATOR_EXISTS", Category.CONFLICT)
 # `intelgraph serve` found its host:port held by another socket (cli/serve.py).
 PORT_IN_USE = ErrorCode("PORT_IN_USE", Category.CONFLICT)
+# A CLI command found the database behind this release's migrations (bootstrap.py).
+SCHEMA_BEHIND = ErrorCode("SCHEMA_BEHIND", Category.SERVICE_UNAVAILABLE)
 IDEMPOTENCY_KEY_REUSED = ErrorCode("IDEMPOTENCY_KEY_REUSED", Category.CONFLICT, 422)
 METHOD_NOT_ALLOWED = ErrorCode("METHOD_NOT_ALLOWED", Category.VALIDATION, 405)
 ROUTE_NOT_FOUND = ErrorCode("ROUTE_NOT_FOUND", Category.NOT_FOUND)

@@ -4,6 +4,11 @@ An operation is known by the sha256 of its document and optionally by an id ``na
 Platform operations (tenant_id ``platform``) are visible to every tenant; a tenant's own
 registrations are visible to that tenant only. Each scope (a tenant, or the platform) holds
 at most :class:`PersistedQueryCaps` operations and bytes of document text.
+
+People register through :meth:`PersistedQueryRegistry.register` and ``register_manifest``,
+which ask policy; the GraphQL path registers what it serves (APQ text, rewrite hints) with
+``register_served`` and the start-up registers the shipped manifest with
+``sync_shipped_manifest``: neither acts for a person, so neither asks policy.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,28 +23,18 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    LargeBinary,
-    Row,
-    and_,
-    cast,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import PERSISTED_QUERY_LIMIT, VALIDATION, IntelGraphError
 from intelgraph.kernel.ids import SHA256_HEX
 from intelgraph.kernel.pagination import decode_cursor, encode_cursor
-from intelgraph.store.tables import persisted_queries
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.persisted import repository
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 PLATFORM = "platform"
 OPERATION_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}:v[0-9]{1,6}$")
@@ -102,26 +96,101 @@ class PersistedQueryRegistry:
     """Lookups are cached in process; a miss reads the store, so other replicas' adds show."""
 
     def __init__(
-        self, engine: Engine, clock: Clock, caps: PersistedQueryCaps | None = None
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: PolicyEngine,
+        caps: PersistedQueryCaps | None = None,
     ) -> None:
         self._engine = engine
+        self._uow = UnitOfWorkFactory(engine, clock)
         self._clock = clock
+        self._policy = policy
         self.caps = caps or PersistedQueryCaps()
         self._by_hash: dict[tuple[str, str], PersistedOperation] = {}
         self._by_id: dict[tuple[str, str], PersistedOperation] = {}
         self._lock = threading.Lock()
 
-    def load_manifest(self, manifest: dict[str, Any] | None = None) -> int:
-        """Register the shipped manifest's operations (once); returns how many it holds."""
-        if manifest is None:
-            text = resources.files("intelgraph.persisted").joinpath("manifest.json").read_text()
-            manifest = orjson.loads(text)
+    # --- for people: each asks policy ----------------------------------------------------
+
+    def register(
+        self,
+        principal: Principal,
+        document: str,
+        operation_id: str | None = None,
+        roles: tuple[str, ...] = (),
+        *,
+        tenant_id: str | None = None,
+    ) -> PersistedOperation:
+        """Register a document (idempotent by hash) for whoever asks: an operator at platform
+        scope (or for ``tenant_id``), a tenant in its own scope.
+
+        Raises POLICY_DENIED (an operator without tenant.admin, a tenant key without
+        admin.write or naming another tenant), VALIDATION (a malformed id, or an id another
+        document holds in the scope), PERSISTED_QUERY_LIMIT when the scope is full.
+        """
+        scope_tenant = self._authorize_registration(principal, tenant_id)
+        origin = "operator" if principal.is_operator else "tenant"
+        return self._register(scope_tenant, document, operation_id, roles, origin)
+
+    def register_manifest(
+        self, principal: Principal, manifest: dict[str, Any], *, tenant_id: str | None = None
+    ) -> list[PersistedOperation]:
+        """An operator's load of a manifest ``{"operations": [{"document", "id", "roles"}]}``
+        into the platform scope (or ``tenant_id``'s): all of it or, when the caps cannot take
+        all of it, none. Raises POLICY_DENIED without tenant.admin, VALIDATION for a
+        malformed manifest, PERSISTED_QUERY_LIMIT when the scope cannot take it."""
+        self._policy.authorize(principal, Action.TENANT_ADMIN, "persisted_query", tenant_id)
         operations = _manifest_operations(manifest)
+        self._check_room(tenant_id, [item["document"] for item in operations])
+        return [
+            self._register(
+                tenant_id,
+                item["document"],
+                item.get("id"),
+                tuple(item.get("roles", ())),
+                "operator",
+            )
+            for item in operations
+        ]
+
+    def list_page(self, principal: Principal, limit: int, after: str | None) -> OperationPage:
+        """Up to ``limit`` operations the caller can run: the platform's, then its tenant's,
+        each oldest first. Raises POLICY_DENIED (an operator without tenant.admin, a tenant
+        key without entity.read), VALIDATION for a cursor this listing did not give out."""
+        action = Action.TENANT_ADMIN if principal.is_operator else Action.ENTITY_READ
+        self._policy.authorize(principal, action, "persisted_query", principal.tenant_id)
+        return self._list_page(principal.tenant_id, limit, after)
+
+    # --- for no one in particular: no policy ----------------------------------------------
+
+    def sync_shipped_manifest(self) -> int:
+        """Register the shipped manifest's operations at platform scope (start-up; idempotent);
+        returns how many it holds. Raises VALIDATION if the shipped file is malformed."""
+        text = resources.files("intelgraph.persisted").joinpath("manifest.json").read_text()
+        operations = _manifest_operations(orjson.loads(text))
         for item in operations:
-            self.register(
-                None, item["document"], item["id"], tuple(item.get("roles", ())), "manifest"
+            self._register(
+                None, item["document"], item.get("id"), tuple(item.get("roles", ())), "manifest"
             )
         return len(operations)
+
+    def register_served(
+        self,
+        tenant_id: str | None,
+        document: str,
+        *,
+        roles: tuple[str, ...] = (),
+        origin: str,
+    ) -> PersistedOperation:
+        """Register a document the GraphQL path serves a tenant (``origin`` "apq" or
+        "rewrite"): the request was authorized already, so no policy is asked here.
+
+        Raises PERSISTED_QUERY_LIMIT when the tenant's scope is full.
+        """
+        return self._register(tenant_id, document, None, roles, origin)
+
+    # --- the request path: lookups ---------------------------------------------------------
 
     def find_by_hash(self, tenant_id: str, sha256: str) -> PersistedOperation | None:
         """The operation with this hash visible to the tenant (its own first), or None."""
@@ -130,15 +199,7 @@ class PersistedQueryRegistry:
             if cached is not None:
                 return cached
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(persisted_queries).where(
-                    or_(
-                        persisted_queries.c.tenant_id == tenant_id,
-                        persisted_queries.c.tenant_id == PLATFORM,
-                    ),
-                    persisted_queries.c.sha256 == sha256,
-                )
-            ).all()
+            rows = repository.visible_by_hash(conn, tenant_id, PLATFORM, sha256)
         return self._remember(rows, tenant_id)
 
     def find_by_id(self, tenant_id: str, operation_id: str) -> PersistedOperation | None:
@@ -148,24 +209,32 @@ class PersistedQueryRegistry:
             if cached is not None:
                 return cached
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(persisted_queries).where(
-                    or_(
-                        persisted_queries.c.tenant_id == tenant_id,
-                        persisted_queries.c.tenant_id == PLATFORM,
-                    ),
-                    persisted_queries.c.operation_id == operation_id,
-                )
-            ).all()
+            rows = repository.visible_by_id(conn, tenant_id, PLATFORM, operation_id)
         return self._remember(rows, tenant_id)
 
-    def register(
+    def usage(self, tenant_id: str | None) -> ScopeUsage:
+        """What one scope holds now (the platform's when ``tenant_id`` is None)."""
+        with self._engine.connect() as conn:
+            return ScopeUsage(*repository.scope_usage(conn, tenant_id or PLATFORM))
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _authorize_registration(self, principal: Principal, tenant_id: str | None) -> str | None:
+        """The tenant whose scope the caller registers into (None: the platform's)."""
+        if principal.is_operator:
+            self._policy.authorize(principal, Action.TENANT_ADMIN, "persisted_query", tenant_id)
+            return tenant_id
+        wanted = tenant_id or principal.tenant_id
+        self._policy.authorize(principal, Action.ADMIN_WRITE, "persisted_query", wanted)
+        return principal.tenant_id
+
+    def _register(
         self,
         tenant_id: str | None,
         document: str,
-        operation_id: str | None = None,
-        roles: tuple[str, ...] = (),
-        origin: str = "tenant",
+        operation_id: str | None,
+        roles: tuple[str, ...],
+        origin: str,
     ) -> PersistedOperation:
         """Register a document (idempotent by hash); ``tenant_id`` None = platform scope.
 
@@ -192,26 +261,26 @@ class PersistedQueryRegistry:
             return self._name_existing(existing, operation_id, roles)
         operation = PersistedOperation(scope, sha, operation_id, document, roles, origin)
         try:
-            with self._engine.begin() as conn:
-                _lock_scope(conn, scope)
-                conn.execute(
-                    insert(persisted_queries).values(
-                        tenant_id=scope,
-                        sha256=sha,
-                        operation_id=operation_id,
-                        document=document,
-                        roles=list(roles),
-                        origin=origin,
-                        created_at=self._clock.now(),
-                    )
+            with self._uow() as uow:
+                repository.lock_scope(uow.conn, scope)
+                repository.insert_operation(
+                    uow.conn,
+                    scope=scope,
+                    sha256=sha,
+                    operation_id=operation_id,
+                    document=document,
+                    roles=roles,
+                    origin=origin,
+                    at=uow.now,
                 )
                 # Counted after the insert, inside its transaction: on SQLite the insert
                 # holds the write lock, on PostgreSQL the scope's advisory lock is held, so
                 # no other registration of this scope commits between count and commit.
-                usage = _usage(conn, scope)
+                operations, held = repository.scope_usage(uow.conn, scope)
                 size = len(document.encode("utf-8"))
-                before = ScopeUsage(usage.operations - 1, usage.bytes - size)
+                before = ScopeUsage(operations - 1, held - size)
                 self._require_room(scope, before, 1, size)  # raising rolls the insert back
+                uow.commit()
         except IntegrityError:  # registered concurrently (another request or replica)
             found = self.find_by_hash(scope, sha)
             if found is not None:
@@ -236,25 +305,16 @@ class PersistedQueryRegistry:
         new_roles = roles or existing.roles
         if (new_id, new_roles) == (existing.operation_id, existing.roles):
             return existing
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(persisted_queries)
-                .where(
-                    persisted_queries.c.tenant_id == existing.tenant_id,
-                    persisted_queries.c.sha256 == existing.sha256,
-                )
-                .values(operation_id=new_id, roles=list(new_roles))
+        with self._uow() as uow:
+            repository.rename_operation(
+                uow.conn, existing.tenant_id, existing.sha256, new_id, new_roles
             )
+            uow.commit()
         named = replace(existing, operation_id=new_id, roles=new_roles)
         self._cache(named)
         return named
 
-    def usage(self, tenant_id: str | None) -> ScopeUsage:
-        """What one scope holds now (the platform's when ``tenant_id`` is None)."""
-        with self._engine.connect() as conn:
-            return _usage(conn, tenant_id or PLATFORM)
-
-    def check_room(self, tenant_id: str | None, documents: Sequence[str]) -> None:
+    def _check_room(self, tenant_id: str | None, documents: Sequence[str]) -> None:
         """Raise PERSISTED_QUERY_LIMIT unless the scope can take every new document here.
 
         Documents it already holds cost nothing. A check before a batch (a manifest), so
@@ -302,9 +362,7 @@ class PersistedQueryRegistry:
             },
         )
 
-    def list_page(self, tenant_id: str | None, limit: int, after: str | None) -> OperationPage:
-        """Up to ``limit`` operations visible to the tenant: the platform's, then its own,
-        each oldest first. Raises VALIDATION for a cursor this listing did not give out."""
+    def _list_page(self, tenant_id: str | None, limit: int, after: str | None) -> OperationPage:
         scopes = [PLATFORM] if tenant_id is None else [PLATFORM, tenant_id]
         start = _decode_position(after, len(scopes)) if after else None
         found: list[tuple[int, PersistedOperation, datetime]] = []
@@ -312,14 +370,8 @@ class PersistedQueryRegistry:
             for rank, scope in enumerate(scopes):
                 if start is not None and rank < start[0]:
                     continue
-                query = select(persisted_queries).where(persisted_queries.c.tenant_id == scope)
-                if start is not None and rank == start[0]:
-                    query = query.where(_after(start[1], start[2]))
-                rows = conn.execute(
-                    query.order_by(
-                        persisted_queries.c.created_at, persisted_queries.c.sha256
-                    ).limit(limit + 1 - len(found))
-                ).all()
+                position = (start[1], start[2]) if start is not None and rank == start[0] else None
+                rows = repository.page_of_scope(conn, scope, position, limit + 1 - len(found))
                 found += [(rank, _to_operation(row), row.created_at) for row in rows]
                 if len(found) > limit:
                     break
@@ -343,34 +395,6 @@ class PersistedQueryRegistry:
             self._by_hash[(operation.tenant_id, operation.sha256)] = operation
             if operation.operation_id is not None:
                 self._by_id[(operation.tenant_id, operation.operation_id)] = operation
-
-
-def _lock_scope(conn: Connection, scope: str) -> None:
-    """Serialise registrations of one scope until the transaction ends (PostgreSQL; on
-    SQLite the first write of a transaction takes the database's one write lock)."""
-    if conn.dialect.name == "postgresql":
-        lock_id = zlib.crc32(f"persisted_queries:{scope}".encode())
-        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
-
-
-def _usage(conn: Connection, scope: str) -> ScopeUsage:
-    document = persisted_queries.c.document
-    size = (
-        func.octet_length(document)
-        if conn.dialect.name == "postgresql"
-        else func.length(cast(document, LargeBinary))
-    )
-    row = conn.execute(
-        select(func.count(), func.coalesce(func.sum(size), 0)).where(
-            persisted_queries.c.tenant_id == scope
-        )
-    ).one()
-    return ScopeUsage(int(row[0]), int(row[1]))
-
-
-def _after(created_at: datetime, sha256: str) -> ColumnElement[bool]:
-    column = persisted_queries.c.created_at
-    return or_(column > created_at, and_(column == created_at, persisted_queries.c.sha256 > sha256))
 
 
 def _decode_position(cursor: str, scopes: int) -> tuple[int, datetime, str]:

@@ -1,11 +1,11 @@
 """Which persisted operations the edge cache may serve, and for how long.
 
 The safelist is data: shipped in ``safelist.json``, kept in the ``edge_cache_safelist``
-table, changed by operators (CLI or admin REST), every change audited. Only an operation
-registered at platform scope can be listed, and only one whose response the purges can
-keep exact: its root fields must be ones whose answer depends only on the entities it
-names or returns (or on analytics, purged when they recompute), and it must not read
-entity resolution (a merge does not purge). ``pagerankTop`` makes an operation
+table, changed by operators (CLI or admin REST; this service asks policy), every change
+audited. Only an operation registered at platform scope can be listed, and only one whose
+response the purges can keep exact: its root fields must be ones whose answer depends only
+on the entities it names or returns (or on analytics, purged when they recompute), and it
+must not read entity resolution (a merge does not purge). ``pagerankTop`` makes an operation
 graph-derived: the tenant's entries of it are purged whenever PageRank is recomputed.
 
 Each process keeps a snapshot and reloads it every few seconds, so an operator's change
@@ -23,15 +23,17 @@ from typing import Any
 import orjson
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse, visit
 from graphql.language import Visitor
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.kernel.clock import Clock
 from intelgraph.kernel.errors import VALIDATION, IntelGraphError
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.persisted import safelist_repository as repository
 from intelgraph.persisted.registry import PLATFORM, PersistedQueryRegistry
-from intelgraph.store.engine import as_utc
-from intelgraph.store.tables import edge_cache_safelist
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +132,14 @@ class Safelist:
         engine: Engine,
         clock: Clock,
         registry: PersistedQueryRegistry,
+        policy: PolicyEngine,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         self._engine = engine
+        self._uow = UnitOfWorkFactory(engine, clock)
         self._clock = clock
         self._registry = registry
+        self._policy = policy
         self._refresh_seconds = refresh_seconds
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
@@ -159,9 +164,7 @@ class Safelist:
     def refresh(self) -> _Snapshot:
         """Reload the snapshot from the table now (also done every ``refresh_seconds``)."""
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(edge_cache_safelist).where(edge_cache_safelist.c.is_cached.is_(True))
-            ).all()
+            rows = repository.cached_rows(conn)
         by_operation: dict[str, SafelistEntry] = {}
         for row in rows:
             operation = self._registry.find_by_id(PLATFORM, row.operation_id)
@@ -186,41 +189,48 @@ class Safelist:
     def graph_derived_operations(self) -> list[str]:
         return sorted(op for op, e in self._current().by_operation.items() if e.is_graph_derived)
 
-    # --- operators ------------------------------------------------------------------------
+    def ever_listed_operations(self) -> list[str]:
+        """Every operation with a row, removed ones included (what a purge of all reaches)."""
+        with self._engine.connect() as conn:
+            return [row.operation_id for row in repository.all_rows(conn)]
+
+    # --- start-up: no one asks, so no policy ---------------------------------------------
 
     def sync_shipped(self) -> int:
         """Insert the shipped entries never seen before; returns how many were added."""
         added = 0
         try:
-            with self._engine.begin() as conn:
-                known = set(conn.execute(select(edge_cache_safelist.c.operation_id)).scalars())
+            with self._uow() as uow:
+                known = repository.known_operations(uow.conn)
                 for operation_id, item in shipped_safelist().items():
                     if operation_id in known:
                         continue
                     is_graph_derived = self._validated(operation_id, int(item["ttl"]))
-                    conn.execute(
-                        insert(edge_cache_safelist).values(
-                            operation_id=operation_id,
-                            ttl_seconds=int(item["ttl"]),
-                            is_graph_derived=bool(item.get("graph_derived")) or is_graph_derived,
-                            is_cached=True,
-                            updated_by="shipped",
-                            reason="shipped safelist",
-                            updated_at=self._clock.now(),
-                        )
+                    repository.insert_entry(
+                        uow.conn,
+                        operation_id,
+                        ttl_seconds=int(item["ttl"]),
+                        is_graph_derived=bool(item.get("graph_derived")) or is_graph_derived,
+                        updated_by="shipped",
+                        reason="shipped safelist",
+                        at=uow.now,
                     )
                     added += 1
+                uow.commit()
         except IntegrityError:  # another replica starting at the same time inserted them
             added = 0
         self._snapshot = None
         return added
 
-    def list_entries(self) -> list[dict[str, Any]]:
-        """Every row, removed ones included (``cached`` false), as the table holds them now."""
+    # --- operators: each asks policy -------------------------------------------------------
+
+    def list_entries(self, principal: Principal) -> list[dict[str, Any]]:
+        """Every row, removed ones included (``cached`` false), as the table holds them now.
+
+        Raises POLICY_DENIED without tenant.admin (operators only)."""
+        self._authorize(principal)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(edge_cache_safelist).order_by(edge_cache_safelist.c.operation_id)
-            ).all()
+            rows = repository.all_rows(conn)
         return [
             {
                 "operationId": row.operation_id,
@@ -229,92 +239,85 @@ class Safelist:
                 "cached": row.is_cached,
                 "updatedBy": row.updated_by,
                 "reason": row.reason,
-                "updatedAt": as_utc(row.updated_at).isoformat(),
+                "updatedAt": row.updated_at.isoformat(),
             }
             for row in rows
         ]
 
     def set_entry(
         self,
+        principal: Principal,
         operation_id: str,
         ttl: int,
         *,
-        actor: str,
         reason: str,
         is_graph_derived: bool = False,
     ) -> SafelistEntry:
         """Cache a platform operation for ``ttl`` seconds (add or change), audited.
 
-        Raises VALIDATION (no reason, TTL out of range, operation not registered at platform
-        scope or not cacheable exactly).
+        Raises POLICY_DENIED without tenant.admin (operators only), VALIDATION (no reason,
+        TTL out of range, operation not registered at platform scope or not cacheable
+        exactly).
         """
+        self._authorize(principal)
         _require_reason(reason)
         derived = self._validated(operation_id, ttl) or is_graph_derived
-        now = self._clock.now()
-        values = {
-            "ttl_seconds": ttl,
-            "is_graph_derived": derived,
-            "is_cached": True,
-            "updated_by": actor,
-            "reason": reason,
-            "updated_at": now,
-        }
-        with self._engine.begin() as conn:
-            old = self._row(conn, operation_id)
-            if old is None:
-                conn.execute(
-                    insert(edge_cache_safelist).values(operation_id=operation_id, **values)
-                )
-            else:
-                conn.execute(
-                    update(edge_cache_safelist)
-                    .where(edge_cache_safelist.c.operation_id == operation_id)
-                    .values(**values)
-                )
-            audit.record(
-                conn,
-                tenant_id=None,
-                actor=actor,
-                action="edge_cache.safelist.set",
-                target=f"operation:{operation_id}",
-                at=now,
+        with self._uow() as uow:
+            old = repository.row_of(uow.conn, operation_id)
+            change = repository.insert_entry if old is None else repository.update_entry
+            change(
+                uow.conn,
+                operation_id,
+                ttl_seconds=ttl,
+                is_graph_derived=derived,
+                updated_by=principal.actor,
                 reason=reason,
-                old_value=old,
+                at=uow.now,
+            )
+            uow.audit(
+                principal,
+                "edge_cache.safelist.set",
+                f"operation:{operation_id}",
+                tenant_id=None,
+                reason=reason,
+                old_value=None if old is None else old.as_change(),
                 new_value={"ttl": ttl, "graphDerived": derived, "cached": True},
             )
+            uow.commit()
         snapshot = self.refresh()
         return snapshot.by_operation[operation_id]
 
-    def remove_entry(self, operation_id: str, *, actor: str, reason: str) -> None:
+    def remove_entry(self, principal: Principal, operation_id: str, *, reason: str) -> None:
         """Stop caching an operation (entries already stored are no longer served), audited.
 
-        Raises VALIDATION without a reason or when the operation is not on the safelist.
+        Raises POLICY_DENIED without tenant.admin (operators only), VALIDATION without a
+        reason or when the operation is not on the safelist.
         """
+        self._authorize(principal)
         _require_reason(reason)
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            old = self._row(conn, operation_id)
-            if old is None or not old["cached"]:
+        with self._uow() as uow:
+            old = repository.row_of(uow.conn, operation_id)
+            if old is None or not old.is_cached:
                 raise IntelGraphError(
                     VALIDATION, f"{operation_id!r} is not on the edge cache safelist"
                 )
-            conn.execute(
-                update(edge_cache_safelist)
-                .where(edge_cache_safelist.c.operation_id == operation_id)
-                .values(is_cached=False, updated_by=actor, reason=reason, updated_at=now)
+            repository.uncache(
+                uow.conn, operation_id, updated_by=principal.actor, reason=reason, at=uow.now
             )
-            audit.record(
-                conn,
+            uow.audit(
+                principal,
+                "edge_cache.safelist.remove",
+                f"operation:{operation_id}",
                 tenant_id=None,
-                actor=actor,
-                action="edge_cache.safelist.remove",
-                target=f"operation:{operation_id}",
-                at=now,
                 reason=reason,
-                old_value=old,
+                old_value=old.as_change(),
                 new_value={"cached": False},
             )
+            uow.commit()
         self.refresh()
+
+    def _authorize(self, principal: Principal) -> None:
+        self._policy.authorize(principal, Action.TENANT_ADMIN, "edge_cache_safelist", None)
 
     def _validated(self, operation_id: str, ttl: int) -> bool:
         if not MIN_TTL <= ttl <= MAX_TTL:
@@ -329,19 +332,6 @@ class Safelist:
                 "(intelgraph pq register MANIFEST)",
             )
         return cacheability(operation.document)
-
-    @staticmethod
-    def _row(conn: Any, operation_id: str) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(edge_cache_safelist).where(edge_cache_safelist.c.operation_id == operation_id)
-        ).first()
-        if row is None:
-            return None
-        return {
-            "ttl": row.ttl_seconds,
-            "graphDerived": row.is_graph_derived,
-            "cached": row.is_cached,
-        }
 
 
 def _require_reason(reason: str) -> None:

@@ -1,11 +1,17 @@
 """Quota enforcement: per-tenant api_rpm, ingest_eps and egress_gb_day over memory or Redis.
 
-The face of the area is ``limiter.QuotaEngine`` (built by ``limiter.create_quota_engine``);
+The face of the area is ``limiter.QuotaEngine`` (built by ``limiter.memory_quota_engine`` or
+``limiter.redis_quota_engine``; ``app.py`` chooses);
 ``decisions.QuotaDecision`` is what it answers, and knows its HTTP headers and error.
 """
 
 from intelgraph.quotas.decisions import GIGABYTE, QuotaDecision
-from intelgraph.quotas.limiter import IngestCharge, QuotaEngine, create_quota_engine
+from intelgraph.quotas.limiter import (
+    IngestCharge,
+    QuotaEngine,
+    memory_quota_engine,
+    redis_quota_engine,
+)
 from intelgraph.quotas.limits_cache import CachedLimits
 
 __all__ = [
@@ -14,5 +20,6 @@ __all__ = [
     "IngestCharge",
     "QuotaDecision",
     "QuotaEngine",
-    "create_quota_engine",
+    "memory_quota_engine",
+    "redis_quota_engine",
 ]

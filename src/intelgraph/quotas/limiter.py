@@ -1,7 +1,8 @@
 """The quota engine: charges requests, ingests and egress against a tenant's limits.
 
-One engine per process, built by :func:`create_quota_engine` from the Redis URL (or none,
-for memory). When the shared backend cannot answer, the engine admits (fail-open), counts
+One engine per process, built by :func:`redis_quota_engine` or :func:`memory_quota_engine`
+(``app.py`` chooses: Redis when a URL is set, else memory). When the shared backend cannot
+answer, the engine admits (fail-open), counts
 ``intelgraph_quota_backend_errors_total`` and logs a warning at most every few seconds, and
 rests the backend for a second so a dead Redis costs requests nothing.
 """
@@ -223,21 +224,24 @@ class IngestCharge(NamedTuple):
         return self.engine.refund_ingest(self.tenant_id, self.decision, stored)
 
 
-def create_quota_engine(
+def memory_quota_engine(clock: Clock, metrics: Metrics) -> QuotaEngine:
+    """An engine whose windows and egress tally live in this process (one server)."""
+    return QuotaEngine(MemoryWindows(clock), MemoryEgressTally(), clock, metrics)
+
+
+def redis_quota_engine(
     clock: Clock,
     metrics: Metrics,
-    redis_url: str | None = None,
+    redis_url: str,
     *,
     key_prefix: str = "intelgraph",
     timeout_seconds: float = 1.0,
     egress_sync_seconds: float = 0.25,
 ) -> QuotaEngine:
-    """An engine on Redis when ``redis_url`` is set (replicas share budgets), else in memory.
+    """An engine on Redis, so replicas share budgets.
 
     Nothing connects here: a Redis that is down shows up as fail-open admissions.
     """
-    if not redis_url:
-        return QuotaEngine(MemoryWindows(clock), MemoryEgressTally(), clock, metrics)
     windows = RedisWindows(redis_url, key_prefix, timeout_seconds)
     client = redis.Redis.from_url(
         redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds

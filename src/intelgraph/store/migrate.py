@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from intelgraph.kernel.errors import SCHEMA_BEHIND, IntelGraphError
 from intelgraph.store.engine import is_postgres
 
 if TYPE_CHECKING:
@@ -57,6 +58,17 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def require_current(engine: Engine) -> None:
+    """Raise SCHEMA_BEHIND unless the database is at this release's newest migration."""
+    if is_schema_at_head(engine) or is_current(engine):
+        return
+    raise IntelGraphError(
+        SCHEMA_BEHIND,
+        "the database is not at this release's schema (new, or older than this release): "
+        "run `intelgraph db upgrade` (or start `intelgraph serve`, which upgrades it)",
+    )
 
 
 def is_current(engine: Engine) -> bool:

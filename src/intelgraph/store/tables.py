@@ -272,6 +272,26 @@ signing_keys = Table(
 )
 Index("ix_signing_keys_state", signing_keys.c.state)
 
+# --- named operators (tenants/operators_repository.py; migration 0017; platform rows, not
+# tenant data) ---------------------------------------------------------------------------
+# One row per person's operator key, stored only as a sha256 hash. Names stay unique after a
+# revoke, so "operator:<name>" in the audit log always means one person.
+operator_keys = Table(
+    "operator_keys",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(32), nullable=False),  # kernel.tenancy.OperatorRole
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(200), nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    UniqueConstraint("name", name="uq_operator_keys_name"),
+    UniqueConstraint("key_hash", name="uq_operator_keys_hash"),  # authentication looks up here
+)
+
 # --- usage exports (billing/exports.py; platform records, not tenant data) --------------------
 
 # One row per daily usage export written to a directory: lets the scheduled job on any

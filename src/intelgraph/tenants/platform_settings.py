@@ -9,19 +9,26 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 
-from intelgraph.audit import service as audit
+from intelgraph.audit.unit_of_work import UnitOfWorkFactory
 from intelgraph.kernel.clock import Clock
-from intelgraph.store.tables import platform_settings
+from intelgraph.kernel.tenancy import Principal
+from intelgraph.policy.actions import Action
+from intelgraph.policy.engine import PolicyEngine
+from intelgraph.tenants import platform_settings_repository as repo
 
 FORCE_API_V1_DEFAULT = "api.force_v1_default"
 CACHE_SECONDS = 2.0
 
 
 class PlatformSettings:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    """Reads (cached) and changes (operators only, audited) of platform-wide settings."""
+
+    def __init__(self, engine: Engine, clock: Clock, policy: PolicyEngine) -> None:
         self._engine = engine
+        self._uow = UnitOfWorkFactory(engine, clock)
+        self._policy = policy
         self._clock = clock
         self._cache: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
@@ -33,41 +40,32 @@ class PlatformSettings:
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(platform_settings.c.value).where(platform_settings.c.name == name)
-            ).first()
-        value = default if row is None else row[0]
+            stored = repo.find_setting(conn, name)
+        value = default if stored is None else stored.value
         with self._lock:
             self._cache[name] = (now, value)
         return value
 
-    def set(self, name: str, value: Any, *, actor: str, reason: str | None = None) -> None:
-        """Change a setting for every replica, audited."""
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            row = conn.execute(
-                select(platform_settings.c.value).where(platform_settings.c.name == name)
-            ).first()
-            if row is None:
-                conn.execute(
-                    insert(platform_settings).values(name=name, value=value, updated_at=now)
-                )
+    def set(
+        self, principal: Principal, name: str, value: Any, *, reason: str | None = None
+    ) -> None:
+        """Change a setting for every replica, audited. Raises POLICY_DENIED (tenant.admin)."""
+        self._policy.authorize(principal, Action.TENANT_ADMIN, "platform", None)
+        with self._uow() as uow:
+            stored = repo.find_setting(uow.conn, name)
+            if stored is None:
+                repo.insert_setting(uow.conn, name, value, uow.now)
             else:
-                conn.execute(
-                    update(platform_settings)
-                    .where(platform_settings.c.name == name)
-                    .values(value=value, updated_at=now)
-                )
-            audit.record(
-                conn,
+                repo.update_setting(uow.conn, name, value, uow.now)
+            uow.audit(
+                principal,
+                "platform.setting",
+                f"setting:{name}",
                 tenant_id=None,
-                actor=actor,
-                action="platform.setting",
-                target=f"setting:{name}",
-                at=now,
                 reason=reason,
-                old_value=None if row is None else {"value": row[0]},
+                old_value=None if stored is None else {"value": stored.value},
                 new_value={"value": value},
             )
+            uow.commit()
         with self._lock:
             self._cache.pop(name, None)
