@@ -33,30 +33,23 @@ def visible_by_hash(
     conn: Connection, tenant_id: str, platform: str, sha256: str
 ) -> Sequence[Row[Any]]:
     """The rows with this hash in the tenant's scope and the platform's."""
-    return conn.execute(
-        select(persisted_queries).where(
-            or_(
-                persisted_queries.c.tenant_id == tenant_id,
-                persisted_queries.c.tenant_id == platform,
-            ),
-            persisted_queries.c.sha256 == sha256,
-        )
-    ).all()
+    return _visible(conn, tenant_id, platform, persisted_queries.c.sha256 == sha256)
 
 
 def visible_by_id(
     conn: Connection, tenant_id: str, platform: str, operation_id: str
 ) -> Sequence[Row[Any]]:
     """The rows with this operation id in the tenant's scope and the platform's."""
-    return conn.execute(
-        select(persisted_queries).where(
-            or_(
-                persisted_queries.c.tenant_id == tenant_id,
-                persisted_queries.c.tenant_id == platform,
-            ),
-            persisted_queries.c.operation_id == operation_id,
-        )
-    ).all()
+    return _visible(conn, tenant_id, platform, persisted_queries.c.operation_id == operation_id)
+
+
+def _visible(
+    conn: Connection, tenant_id: str, platform: str, match: ColumnElement[bool]
+) -> Sequence[Row[Any]]:
+    scopes = or_(
+        persisted_queries.c.tenant_id == tenant_id, persisted_queries.c.tenant_id == platform
+    )
+    return conn.execute(select(persisted_queries).where(scopes, match)).all()
 
 
 def lock_scope(conn: Connection, scope: str) -> None:

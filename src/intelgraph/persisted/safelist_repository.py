@@ -76,17 +76,8 @@ def insert_entry(
     at: datetime,
 ) -> None:
     """Add a cached row (IntegrityError when the operation has one)."""
-    conn.execute(
-        insert(edge_cache_safelist).values(
-            operation_id=operation_id,
-            ttl_seconds=ttl_seconds,
-            is_graph_derived=is_graph_derived,
-            is_cached=True,
-            updated_by=updated_by,
-            reason=reason,
-            updated_at=at,
-        )
-    )
+    values = _cached(ttl_seconds, is_graph_derived, updated_by, reason, at)
+    conn.execute(insert(edge_cache_safelist).values(operation_id=operation_id, **values))
 
 
 def update_entry(
@@ -100,18 +91,25 @@ def update_entry(
     at: datetime,
 ) -> None:
     """Cache an operation that has a row, with this TTL."""
+    values = _cached(ttl_seconds, is_graph_derived, updated_by, reason, at)
     conn.execute(
         update(edge_cache_safelist)
         .where(edge_cache_safelist.c.operation_id == operation_id)
-        .values(
-            ttl_seconds=ttl_seconds,
-            is_graph_derived=is_graph_derived,
-            is_cached=True,
-            updated_by=updated_by,
-            reason=reason,
-            updated_at=at,
-        )
+        .values(**values)
     )
+
+
+def _cached(
+    ttl_seconds: int, is_graph_derived: bool, updated_by: str, reason: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "ttl_seconds": ttl_seconds,
+        "is_graph_derived": is_graph_derived,
+        "is_cached": True,
+        "updated_by": updated_by,
+        "reason": reason,
+        "updated_at": at,
+    }
 
 
 def uncache(
