@@ -40,6 +40,7 @@ from intelgraph.kernel.tenancy import Principal
 from intelgraph.metering.service import record_ingest_events
 from intelgraph.policy.actions import Action
 from intelgraph.policy.engine import PolicyEngine
+from intelgraph.store.engine import one_statement_reads
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class GraphService:
         on_ingest_events: Callable[[str, int], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._one_statement = one_statement_reads(engine)
         self._clock = clock
         self._policy = policy
         self._idempotency_ttl = timedelta(seconds=idempotency_ttl_seconds)
@@ -186,13 +188,13 @@ class GraphService:
     def get_entity(self, principal: Principal, entity_id: str) -> Entity | None:
         """The entity with this id in the principal's tenant, or None."""
         tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
-        with self._engine.connect() as conn:
+        with self._one_statement.connect() as conn:
             return repo.get_entity(conn, tenant_id, entity_id)
 
     def get_entities(self, principal: Principal, entity_ids: Sequence[str]) -> dict[str, Entity]:
         """Entities by id (missing ids are absent from the result)."""
         tenant_id = self._tenant_of(principal, Action.ENTITY_READ, "entity")
-        with self._engine.connect() as conn:
+        with self._one_statement.connect() as conn:  # each chunk of ids reads rows whole
             return repo.get_entities(conn, tenant_id, entity_ids)
 
     def degrees(self, principal: Principal, entity_ids: Sequence[str]) -> dict[str, int]:

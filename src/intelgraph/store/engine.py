@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 from intelgraph.kernel.private_files import create_private_file, make_private_dir, tighten
@@ -57,16 +59,51 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # Sessions in UTC, whatever the server's TimeZone: stored times are compared as UTC.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
         json_deserializer=load_json,
         # prepare_threshold None: server-side prepared statements froze bad generic plans
         # for IN-lists on tables not yet analysed (1 s per ingest batch, measured).
         connect_args={"options": "-c timezone=UTC", "prepare_threshold": None},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use (a server restart or a
+# dropped link shows there, and the pool swaps the connection). A busy connection is not:
+# a ping on every checkout (``pool_pre_ping``) was a second round trip on every read.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure means the connection is gone: replace it
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
+def one_statement_reads(engine: Engine) -> Engine:
+    """The same pool, for reads that run one statement (``entity(id)``): in autocommit, so a
+    read is one round trip and one transaction on PostgreSQL, with no BEGIN and ROLLBACK
+    around it. Reads of several statements that must agree keep a transaction."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def load_json(text: str | bytes) -> Any:
