@@ -7,7 +7,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphql import (
@@ -21,15 +21,17 @@ from graphql import (
     execute_sync,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 
 from intelgraph.api.budget import BudgetExhausted, RequestBudget
+from intelgraph.api.compiled import CompiledPlan, compile_plan
 from intelgraph.api.limits import (
     DocumentFigures,
     QueryLimits,
     check_cost,
     check_depth,
     check_structure,
+    cost_reads_variables,
     measure_document,
     parse_document,
 )
@@ -45,6 +47,21 @@ log = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = 100_000
 
 
+def _label(operation: OperationDefinitionNode) -> str:
+    """An operation's root field names, for logs and metrics."""
+    names = {s.name.value for s in operation.selection_set.selections if hasattr(s, "name")}
+    return "+".join(sorted(names))[:100] or "anonymous"
+
+
+@dataclass(frozen=True)
+class OperationFacts:
+    """What an operation's requests share, whatever their variables."""
+
+    label: str  # its root fields, for logs and metrics
+    depth: int  # introspection left out (already checked)
+    plan: CompiledPlan | None  # None: graphql-core's executor runs it
+
+
 @dataclass(frozen=True)
 class PreparedDocument:
     """A document that parsed, kept within the structural limits and validated."""
@@ -54,6 +71,10 @@ class PreparedDocument:
     operations: dict[str | None, OperationDefinitionNode]
     depths: dict[str | None, int]  # per operation, introspection left out (already checked)
     figures: DocumentFigures
+    facts: dict[str | None, OperationFacts] = field(default_factory=dict)
+    # The cost does not read the variables: once checked for an operation, it stays passed.
+    is_cost_fixed: bool = False
+    cost_passed: set[str | None] = field(default_factory=set)
 
     @property
     def uses_introspection(self) -> bool:
@@ -108,12 +129,19 @@ class DocumentCache:
 
 
 class GraphQLExecutor:
-    """Runs operations against one schema version within the query limits."""
+    """Runs operations against one schema version within the query limits.
 
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int) -> None:
+    ``compiled``: run the queries a compiled plan covers through it (api/compiled.py); off,
+    every request goes through graphql-core's executor (the tests compare the two).
+    """
+
+    def __init__(
+        self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int, *, compiled: bool = True
+    ) -> None:
         self.schema = schema
         self.limits = limits
         self.cache = DocumentCache(cache_size)
+        self.is_compiled = compiled
 
     def prepare(self, text: str, sha256: str | None = None) -> PreparedDocument:
         """Parse, check and validate ``text`` once (``sha256`` when the caller knows it).
@@ -147,7 +175,21 @@ class GraphQLExecutor:
             if isinstance(d, OperationDefinitionNode)
         }
         depths = {name: figures.operations[name].depth for name in operations}
-        prepared = PreparedDocument(key, document, operations, depths, figures)
+        facts = {
+            name: OperationFacts(
+                _label(operation), depths[name], compile_plan(self.schema, document, operation)
+            )
+            for name, operation in operations.items()
+        }
+        prepared = PreparedDocument(
+            key,
+            document,
+            operations,
+            depths,
+            figures,
+            facts,
+            is_cost_fixed=not cost_reads_variables(document),
+        )
         self.cache.put(prepared)
         return prepared
 
@@ -169,24 +211,15 @@ class GraphQLExecutor:
         if budget is not None:
             budget.check()
         operation = prepared.operation(operation_name)
-        label = (
-            "+".join(
-                sorted(
-                    {s.name.value for s in operation.selection_set.selections if hasattr(s, "name")}
-                )
-            )[:100]
-            or "anonymous"
-        )
+        facts = prepared.facts[operation_name if operation_name else next(iter(prepared.facts))]
+        label = facts.label
         if not allow_mutation and operation.operation.value != "query":
             raise IntelGraphError(
                 METHOD_NOT_ALLOWED,
                 "only queries may be sent with GET; use POST",
                 headers={"Allow": "POST"},
             )
-        check_depth(
-            prepared.depths[operation_name if operation_name else next(iter(prepared.depths))],
-            self.limits,
-        )
+        check_depth(facts.depth, self.limits)
         coerced = get_variable_values(
             self.schema, operation.variable_definitions or (), variables or {}
         )
@@ -199,7 +232,14 @@ class GraphQLExecutor:
         # The cost sees the operation's own variable defaults, not only the field defaults.
         # graphql-core 3.3 wraps the values (``.coerced``); 3.2 returns the dict itself.
         values = cast(Mapping[str, Any], getattr(coerced, "coerced", coerced))
-        check_cost(self.schema, prepared.document, operation, dict(values), self.limits)
+        if not (prepared.is_cost_fixed and operation_name in prepared.cost_passed):
+            check_cost(self.schema, prepared.document, operation, dict(values), self.limits)
+            if prepared.is_cost_fixed:
+                prepared.cost_passed.add(operation_name)
+        if facts.plan is not None and self.is_compiled:
+            data = self._run_compiled(facts.plan, coerced, context, budget)
+            if data is not None:
+                return GraphQLOutcome(200, {"data": data}, label)
         result = self._run(prepared, variables, operation_name, context, operation, budget)
         body: dict[str, Any] = {"data": result.data}
         status = 200
@@ -242,6 +282,28 @@ class GraphQLExecutor:
             )
         except BudgetExhausted as exhausted:
             raise exhausted.error from None
+
+    def _run_compiled(
+        self,
+        plan: CompiledPlan,
+        variables: VariableValues,
+        context: Any,
+        budget: RequestBudget | None,
+    ) -> dict[str, Any] | None:
+        """The data of a query answered without error by its plan; None when graphql-core
+        must answer it (it then runs the query again and writes the errors itself)."""
+        counted = 0
+        if budget is not None:
+            budget.check()
+            counted = budget.response_bytes
+        try:
+            return plan.run(context, variables, budget)
+        except BudgetExhausted as exhausted:
+            raise exhausted.error from None
+        except Exception:  # graphql-core answers it, errors and all
+            if budget is not None:
+                budget.response_bytes = counted
+            return None
 
     def _format(self, error: GraphQLError) -> tuple[dict[str, Any], ErrorCode]:
         original = error.original_error

@@ -546,6 +546,27 @@ def estimate_cost(
     return CostEstimate(cost, order.visited_nodes + walk.visited_nodes)
 
 
+def cost_reads_variables(document: DocumentNode) -> bool:
+    """Whether ``estimate_cost`` may differ between variable values: some argument that
+    sizes a list or a walk (``limit``, ``ids``, ``hops``...) is given as a variable."""
+    pending: list[SelectionSetNode] = [
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    if argument.name.value in _SIZING_ARGUMENTS and isinstance(
+                        argument.value, VariableNode
+                    ):
+                        return True
+            if isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
+                pending.append(selection.selection_set)
+    return False
+
+
 class _CostWalk:
     def __init__(
         self, schema: GraphQLSchema, variables: Mapping[str, Any], limits: QueryLimits
