@@ -57,14 +57,19 @@ from harness import (
     scratch_dir,
 )
 from intelgraph.demo.records import random_graph_edges
+from intelgraph.graph.analytics_repository import load_graph_blocks
 from intelgraph.graph.pagerank import (
     build_graph,
     compute_pagerank,
     pagerank_scores,
-    ranked_subset,
     top_scores,
 )
-from intelgraph.graph.pagerank_worker import PagerankProcessRunner, PagerankRun, recompute_stored
+from intelgraph.graph.pagerank_worker import (
+    PagerankProcessRunner,
+    PagerankRun,
+    rank_blocks,
+    recompute_stored,
+)
 from intelgraph.graph.service import PAGERANK_KEEP
 from intelgraph.kernel.tenancy import local_operator
 
@@ -190,40 +195,161 @@ def store_path(
             BENCH_OPERATOR, name="Bench", slug="bench-pr", plan="enterprise"
         )
         started = time.perf_counter()
-        seeded = seed_graph(services.engine, tenant.id, n_nodes, n_edges, seed)
+        seeded_edges = seed_graph_edges(services.engine, tenant.id, n_nodes, n_edges, seed)
         print(
-            f"   seeded {n_nodes:,} entities and {seeded:,} relationships in "
+            f"   seeded {n_nodes:,} entities and {len(seeded_edges):,} relationships in "
             f"{time.perf_counter() - started:.1f} s (bulk insert, not timed below)"
         )
+        if backend == "postgresql":
+            with services.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")  # as autovacuum would after the bulk load
         engine, graph = services.engine, services.graph
+        peer_walls: list[float] = []
+        peer_rank_walls: list[float] = []
+        service_walls: list[float] = []
         for run in range(1, repeat + 1):
+            peer_build, peer_rank = igraph_in_memory(n_nodes, seeded_edges)
+            peer_walls.append(peer_build + peer_rank)
+            peer_rank_walls.append(peer_rank)
             whole = Stopwatch()
             with whole.running():
                 scored = graph.recompute_pagerank(tenant.id)
-            load, compute, rank, write = Stopwatch(), Stopwatch(), Stopwatch(), Stopwatch()
+            service_walls.append(whole.wall)
+            load, compute, write = Stopwatch(), Stopwatch(), Stopwatch()
             with load.running(), engine.connect() as conn:
-                nodes, types, edges = repo.all_edges(conn, tenant.id)
+                blocks = load_graph_blocks(conn, tenant.id)
+            assert blocks is not None, "the bench's ids have one width"
             with compute.running():
-                scores = compute_pagerank(nodes, edges)
-            with rank.running():
-                kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), PAGERANK_KEEP)
+                ranked = rank_blocks(blocks, PAGERANK_KEEP)
+            assert ranked is not None
+            kept = ranked[2]
             with write.running(), engine.begin() as conn:
                 repo.replace_pagerank(conn, tenant.id, kept, services.clock.now())
-            del edges
+            del blocks
             print(
                 f"   run {run}: recompute_pagerank {whole.wall:.3f} s (cpu {whole.cpu:.3f} s), "
-                f"{scored:,} entities scored"
+                f"{scored:,} entities scored; igraph in memory: build {peer_build:.3f} s, "
+                f"pagerank {peer_rank:.3f} s"
             )
             print(
-                f"     steps: load {load.wall:.3f} s (cpu {load.cpu:.3f}); compute "
-                f"(ids -> indexes, igraph) {compute.wall:.3f} s (cpu {compute.cpu:.3f}); rank "
-                f"{rank.wall:.3f} s (cpu {rank.cpu:.3f}); write {len(kept):,} kept scores "
+                f"     steps: load (id blocks) {load.wall:.3f} s (cpu {load.cpu:.3f}); compute "
+                f"(ids -> indexes, igraph, top per type) {compute.wall:.3f} s (cpu "
+                f"{compute.cpu:.3f}); write {len(kept):,} kept scores "
                 f"{write.wall:.3f} s (cpu {write.cpu:.3f})"
             )
+        peer, ours = statistics.median(peer_walls), statistics.median(service_walls)
+        print(
+            f"   ratio: service path (load, rank, store) {ours:.3f} s vs python-igraph in "
+            f"memory on the same edge list (build + pagerank) {peer:.3f} s "
+            f"(ranking alone {statistics.median(peer_rank_walls):.3f} s): {ours / peer:.2f}x "
+            f"(target <= 2x; medians of {repeat})"
+        )
+        del seeded_edges
+        cli_vs_script(url, workdir / "data", "bench-pr", tenant.id, repeat)
         if compare_process:
             stall_comparison(services, tenant.id, repeat)
         services.engine.dispose()
     print(f"   load average {os.getloadavg()[0]:.2f}")
+
+
+def igraph_in_memory(n_nodes: int, edges: list[tuple[int, int]]) -> tuple[float, float]:
+    """The peer: python-igraph on the edge list in memory; (build, pagerank) seconds."""
+    import igraph
+
+    started = time.perf_counter()
+    peer_graph = igraph.Graph(n=n_nodes, edges=edges, directed=True)
+    built = time.perf_counter()
+    peer_graph.pagerank(directed=True, damping=0.85, implementation="prpack")
+    ranked = time.perf_counter()
+    return built - started, ranked - built
+
+
+# The peer of `intelgraph analytics pagerank`: what a user would write with igraph and the
+# database driver to do the same job (read the graph, rank, store the top 500 overall and
+# per type in one transaction); about 20 lines. argv: database URL (SQLAlchemy form), tenant id.
+IGRAPH_SCRIPT = """
+import sys, collections, datetime, igraph
+url, tenant = sys.argv[1], sys.argv[2]
+if url.startswith("sqlite"):
+    import sqlite3; db = sqlite3.connect(url.split("///", 1)[1]); mark = "?"
+else:
+    import psycopg; db = psycopg.connect(url.replace("+psycopg", "")); mark = "%s"
+where = f"WHERE tenant_id = {mark}"
+nodes = db.execute(f"SELECT entity_id, type FROM entities {where}", (tenant,)).fetchall()
+index = {entity_id: i for i, (entity_id, _) in enumerate(nodes)}
+rows = db.execute(f"SELECT from_id, to_id FROM relationships {where}", (tenant,)).fetchall()
+edges = [(index[a], index[b]) for a, b in rows if a in index and b in index and a != b]
+del rows
+scores = igraph.Graph(n=len(nodes), edges=edges, directed=True).pagerank(directed=True)
+order = sorted(range(len(nodes)), key=lambda i: (-scores[i], nodes[i][0]))
+kept, per_type = set(order[:500]), collections.Counter()
+for i in order:
+    per_type[nodes[i][1]] += 1
+    if per_type[nodes[i][1]] <= 500:
+        kept.add(i)
+now = datetime.datetime.now(datetime.UTC)
+db.execute(f"DELETE FROM pagerank_scores {where}", (tenant,))
+db.cursor().executemany(f"INSERT INTO pagerank_scores VALUES ({mark}, {mark}, {mark}, {mark})",
+                        [(tenant, nodes[i][0], scores[i], now.isoformat()) for i in kept])
+db.commit()
+"""
+
+
+def cli_vs_script(url: str, data_dir: Path, slug: str, tenant_id: str, repeat: int) -> None:
+    """`intelgraph analytics pagerank` against IGRAPH_SCRIPT: wall time and peak RSS of each
+    as a whole process (interleaved runs, medians)."""
+    import sys
+
+    from harness import OPERATOR_KEY
+
+    env = dict(
+        os.environ,
+        INTELGRAPH_DATABASE_URL=url,
+        INTELGRAPH_DATA_DIR=str(data_dir),
+        INTELGRAPH_OPERATOR_KEY=OPERATOR_KEY,
+        INTELGRAPH_LOG_LEVEL="WARNING",
+    )
+    cli = str(Path(sys.executable).with_name("intelgraph"))
+    commands = {
+        "intelgraph analytics pagerank": [cli, "analytics", "pagerank", slug],
+        "igraph script (20 lines)": [sys.executable, "-c", IGRAPH_SCRIPT, url, tenant_id],
+    }
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            figures[name].append(_measure_process(command, env))
+    print("\n   -- whole command: wall time and peak RSS (each a fresh process)")
+    medians = {}
+    for name, runs in figures.items():
+        wall = statistics.median(run[0] for run in runs)
+        rss = statistics.median(run[1] for run in runs)
+        medians[name] = (wall, rss)
+        print(f"   {name:<31} wall {wall:.3f} s, peak RSS {rss:,.0f} MiB (median of {repeat})")
+    (ours_wall, ours_rss), (peer_wall, peer_rss) = medians.values()
+    print(
+        f"   ratio: wall {ours_wall / peer_wall:.2f}x, peak memory {ours_rss / peer_rss:.2f}x "
+        "(target <= 1.5x each)"
+    )
+
+
+def _measure_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one run. The RSS is GNU time's %M: a child's own
+    rusage would count the memory of this (large) process it was forked from."""
+    import subprocess
+
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"{command[:4]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 class Ticker:
@@ -389,6 +515,13 @@ def _median_ms(figures: list[StallFigures], name: str) -> float:
 def seed_graph(engine: Any, tenant_id: str, n_nodes: int, n_edges: int, seed: int) -> int:
     """Entities ``ent_<i>`` and distinct edges between them, written in bulk through the
     driver (COPY on PostgreSQL); returns the number of relationships."""
+    return len(seed_graph_edges(engine, tenant_id, n_nodes, n_edges, seed))
+
+
+def seed_graph_edges(
+    engine: Any, tenant_id: str, n_nodes: int, n_edges: int, seed: int
+) -> list[tuple[int, int]]:
+    """``seed_graph``, returning the edges as node-index pairs (the peer's edge list)."""
     from intelgraph.store.tables import entities, relationships
 
     now = datetime.now(UTC)
@@ -426,7 +559,7 @@ def seed_graph(engine: Any, tenant_id: str, n_nodes: int, n_edges: int, seed: in
     with engine.begin() as conn:
         for table, rows in ((entities, entity_rows), (relationships, edge_rows)):
             _bulk_write(conn, table, rows)
-    return len(edges)
+    return edges
 
 
 _TYPES = ("PERSON", "ORGANIZATION", "ACCOUNT", "DEVICE", "LOCATION")

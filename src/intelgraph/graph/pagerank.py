@@ -19,12 +19,16 @@ from itertools import chain, compress, repeat
 from operator import eq, ne
 
 import igraph
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "build_graph",
     "compute_pagerank",
+    "compute_pagerank_arrays",
     "compute_pagerank_indexed",
     "pagerank_scores",
+    "ranked_indexes",
     "ranked_subset",
     "top_scores",
 ]
@@ -131,6 +135,50 @@ def compute_pagerank(
         graph = _graph_without_loops(n_nodes, sources, targets)
     scores = pagerank_scores(graph, damping)
     return dict(zip(unique_ids, scores, strict=True))
+
+
+def compute_pagerank_arrays(
+    n_nodes: int,
+    sources: npt.NDArray[np.int32],
+    targets: npt.NDArray[np.int32],
+    damping: float = DEFAULT_DAMPING,
+) -> npt.NDArray[np.float64]:
+    """``compute_pagerank_indexed`` for numpy edge arrays (ends of -1 or out of range are
+    ignored, self-loops dropped): the bulk path, filtered in numpy, not per edge."""
+    _check_damping(damping)
+    if n_nodes <= 0:
+        return np.zeros(0, dtype=np.float64)
+    keep = (sources >= 0) & (sources < n_nodes) & (targets >= 0) & (targets < n_nodes)
+    keep &= sources != targets
+    if not keep.all():
+        sources, targets = sources[keep], targets[keep]
+    # Python ints zipped: igraph reads numpy arrays element by element, slower (measured).
+    graph = igraph.Graph(
+        n=n_nodes, edges=zip(sources.tolist(), targets.tolist(), strict=True), directed=True
+    )
+    return np.asarray(pagerank_scores(graph, damping), dtype=np.float64)
+
+
+def ranked_indexes(
+    scores: npt.NDArray[np.float64],
+    type_codes: npt.NDArray[np.int32],
+    keep: int,
+    id_order: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """``ranked_subset`` on arrays: the indexes of the top ``keep`` scores overall and per
+    type code, in increasing order. Ties go to the lower ``id_order`` (each node's place in
+    id order; None: the indexes are in id order), as ``ranked_subset`` breaks them by id."""
+    if keep <= 0 or len(scores) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if id_order is None:
+        best_first = np.argsort(-scores, kind="stable")
+    else:
+        best_first = np.lexsort((id_order, -scores))
+    by_type = best_first[np.argsort(type_codes[best_first], kind="stable")]
+    codes = type_codes[by_type]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    place_in_type = np.arange(len(by_type)) - np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    return np.unique(np.concatenate([best_first[:keep], by_type[place_in_type < keep]]))
 
 
 def top_scores(scores: dict[str, float], limit: int) -> list[tuple[str, float]]:

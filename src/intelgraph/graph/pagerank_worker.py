@@ -39,10 +39,19 @@ from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+import numpy as np
 from sqlalchemy import Engine
 
+from intelgraph.graph import analytics_repository as analytics_repo
 from intelgraph.graph import repository as repo
-from intelgraph.graph.pagerank import compute_pagerank, ranked_subset
+from intelgraph.graph.analytics_repository import GraphBlocks
+from intelgraph.graph.id_lookup import FixedWidthIds
+from intelgraph.graph.pagerank import (
+    compute_pagerank,
+    compute_pagerank_arrays,
+    ranked_indexes,
+    ranked_subset,
+)
 from intelgraph.kernel.errors import INTERNAL, SERVICE_UNAVAILABLE, IntelGraphError
 from intelgraph.obs.metrics import Metrics
 from intelgraph.store.engine import create_store_engine
@@ -52,6 +61,7 @@ __all__ = [
     "PagerankProcessRunner",
     "PagerankRun",
     "RecomputeJob",
+    "rank_blocks",
     "recompute_stored",
 ]
 
@@ -104,19 +114,27 @@ def recompute_stored(
     """
     started, cpu_started = time.perf_counter(), time.thread_time()
     with engine.connect() as conn:
-        nodes, types, edges = repo.all_edges(conn, tenant_id)
+        blocks = analytics_repo.load_graph_blocks(conn, tenant_id)
     loaded = time.perf_counter()
     window_start = time.monotonic()
-    scores = compute_pagerank(nodes, edges)
+    ranked = rank_blocks(blocks, keep) if blocks is not None else None
+    if ranked is None:  # ids of several widths (or a hash collision): read rows
+        with engine.connect() as conn:
+            nodes, types, edges = repo.all_edges(conn, tenant_id)
+        loaded = time.perf_counter()
+        window_start = time.monotonic()
+        scores = compute_pagerank(nodes, edges)
+        kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), keep)
+        ranked = len(scores), len(edges), kept
+        del nodes, types, edges, scores
     window_end = time.monotonic()
-    kept = ranked_subset(scores, dict(zip(nodes, types, strict=True)), keep)
+    del blocks
+    scored, n_edges, kept = ranked
     computed = time.perf_counter()
-    n_edges = len(edges)
-    del nodes, types, edges
     with engine.begin() as conn:
         repo.replace_pagerank(conn, tenant_id, kept, computed_at)
     return PagerankRun(
-        scored=len(scores),
+        scored=scored,
         edges=n_edges,
         kept=len(kept),
         load_seconds=loaded - started,
@@ -126,6 +144,34 @@ def recompute_stored(
         compute_window=(window_start, window_end),
         pid=os.getpid(),
     )
+
+
+def rank_blocks(blocks: GraphBlocks, keep: int) -> tuple[int, int, dict[str, float]] | None:
+    """``(entities scored, relationships read, kept scores)`` from the byte blocks; None
+    when their ids cannot be looked up as fixed-width bytes (too short, a hash collision)."""
+    n_nodes = len(blocks.types) if blocks.width else 0
+    if n_nodes == 0:
+        return 0, 0, {}
+    try:
+        ids = FixedWidthIds(blocks.node_ids, blocks.width)
+    except ValueError:
+        return None
+    ends = [ids.indexes_of(block) for block in blocks.edge_ends]
+    both = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int32)
+    del ends
+    scores = compute_pagerank_arrays(n_nodes, both[0::2], both[1::2])
+    n_edges = len(both) // 2
+    del both
+    code_of: dict[str, int] = {}
+    codes = np.fromiter(
+        (code_of.setdefault(name, len(code_of)) for name in blocks.types),
+        dtype=np.int32,
+        count=n_nodes,
+    )
+    order = ids.sorted_order()
+    id_order = None if order is None else np.argsort(order)
+    chosen = ranked_indexes(scores, codes, keep, id_order)
+    return n_nodes, n_edges, {ids.id_at(int(i)): float(scores[i]) for i in chosen}
 
 
 class PagerankProcessRunner:
