@@ -8,6 +8,20 @@ that many batches in flight). Then the same batches in process (``parse_ndjson``
 first ``--reingest`` batches (every line an update of a stored entity: the upsert path, whose
 search terms change only where the text did), and a cProfile of one in-process run.
 
+Two raw write limits are measured in the same run, each before and after ours (the faster
+of the two counts), one transaction per batch, rows made beforehand and not timed. SQLite:
+``executemany`` into a fresh WAL-mode file with the engine's pragmas; PostgreSQL: psycopg 3
+``cursor.copy`` into fresh tables of a scratch database. Tables are built from our own DDL
+(keys and indexes included), renamed ``raw_*``.
+
+- "raw rows only": the entity rows alone (same columns, ids, JSON text and timestamps).
+- "raw, all rows an ingest writes + JSON decode" (the limit issue 13 means): per batch,
+  ``orjson.loads`` of every NDJSON line (the least any server does with a body), then the
+  entity rows, their search-term rows (our ``entity_terms``, in term order), the provenance
+  link, the chain head's update and the metering bucket's upsert.
+
+``ours / raw`` is printed for both, per store, over HTTP and in process.
+
 CPU is reported per 1,000 entities for each process that works: the server (or this
 process, in process) and, on PostgreSQL, the database's own backends. Wall-clock rates depend
 on what else the machine runs (its load is in the header); CPU per 1,000 much less so. In
@@ -57,6 +71,7 @@ from harness import (
 )
 
 TARGETS = {"sqlite": 20_000, "postgresql": 10_000}
+RATIO_TARGET = 0.6  # issue 13: ingest >= 0.6 of the raw write limit on both stores
 
 
 @dataclass
@@ -274,6 +289,321 @@ def timed_ingests(
     )
 
 
+# --- the raw write limit -------------------------------------------------------------------
+
+
+def raw_rows(bodies: Sequence[bytes], tenant_id: str) -> list[list[tuple[Any, ...]]]:
+    """Each body's entity lines as rows of the entities table (``entities`` column order),
+    JSON columns as the text an ingest stores, times as ISO text (not timed)."""
+    import orjson
+
+    from intelgraph.kernel.ids import new_ids
+
+    stamp = "2024-01-01 00:00:00.000000"
+    batches: list[list[tuple[Any, ...]]] = []
+    for body in bodies:
+        lines = [orjson.loads(raw) for raw in body.split(b"\n") if raw.strip()]
+        ids = new_ids("ent", len(lines))
+        batches.append(
+            [
+                (
+                    tenant_id,
+                    entity_id,
+                    line["external_id"],
+                    line["type"],
+                    line["label"],
+                    orjson.dumps(line.get("attributes", {})).decode(),
+                    float(line.get("confidence", 1.0)),
+                    line.get("source"),
+                    orjson.dumps(line.get("purposes", [])).decode(),
+                    stamp,
+                    stamp,
+                )
+                for line, entity_id in zip(lines, ids, strict=True)
+            ]
+        )
+    return batches
+
+
+def _raw_ddl(dialect: Any, name: str, source: Any = None) -> list[str]:
+    """CREATE TABLE and CREATE INDEX statements of ``source`` (the entities table unless
+    given), renamed ``name``."""
+    from sqlalchemy import MetaData
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from intelgraph.store.tables import entities
+
+    table = (source if source is not None else entities).to_metadata(MetaData(), name=name)
+    statements = [str(CreateTable(table).compile(dialect=dialect))]
+    for index in table.indexes:
+        index.name = f"{index.name}_{name}"
+        statements.append(str(CreateIndex(index).compile(dialect=dialect)))
+    return statements
+
+
+def raw_sqlite(batches: Sequence[Sequence[tuple[Any, ...]]]) -> Run:
+    """executemany of each batch into a fresh WAL-mode file (the engine's pragmas)."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from intelgraph.store import engine as store_engine
+
+    with scratch_dir("ingest-raw-sqlite") as workdir:
+        db = sqlite3.connect(workdir / "raw.db", isolation_level=None)
+        try:
+            store_engine._configure_sqlite(db, None)  # page size, WAL, synchronous=NORMAL
+            for statement in _raw_ddl(sqlite_dialect.dialect(), "raw_entities"):
+                db.execute(statement)
+            columns = len(batches[0][0])
+            insert = f"INSERT INTO raw_entities VALUES ({', '.join('?' * columns)})"
+            return _timed_raw(
+                "raw rows only, sqlite (entity rows, executemany into a WAL table)",
+                batches,
+                lambda rows: (db.execute("BEGIN"), db.executemany(insert, rows), db.commit()),
+            )
+        finally:
+            db.close()
+
+
+def raw_postgresql(url: str, batches: Sequence[Sequence[tuple[Any, ...]]]) -> Run:
+    """psycopg 3 COPY of each batch into a fresh table of ``url``'s database."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql as pg_dialect
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as db:
+        for statement in _raw_ddl(pg_dialect.dialect(), "raw_entities"):
+            db.execute(statement)
+        db.commit()
+
+        def write(rows: Sequence[tuple[Any, ...]]) -> None:
+            with db.cursor() as cursor, cursor.copy("COPY raw_entities FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            db.commit()
+
+        database = DatabaseCpu(url)
+        database.start()
+        run = _timed_raw(
+            "raw rows only, postgresql (entity rows, COPY into a fresh table)", batches, write
+        )
+        run.db_cpu = database.stop()
+        db.execute("DROP TABLE raw_entities")
+        db.commit()
+        return run
+
+
+def _timed_raw(label: str, batches: Sequence[Any], write: Any, entities: int | None = None) -> Run:
+    latencies: list[float] = []
+    total = Stopwatch()
+    with total.running():
+        for rows in batches:
+            started = time.perf_counter()
+            write(rows)
+            latencies.append(time.perf_counter() - started)
+    count = sum(map(len, batches)) if entities is None else entities
+    return Run(label, count, total.wall, latencies, own_cpu=total.cpu)
+
+
+def raw_limit(backend: str, batches: Sequence[Sequence[tuple[Any, ...]]]) -> Run:
+    if backend == "sqlite":
+        return raw_sqlite(batches)
+    with scratch_dir("ingest-raw-pg") as workdir, scratch_database(backend, workdir) as url:
+        return raw_postgresql(url, batches)
+
+
+@dataclass
+class RawBatch:
+    """Every row one ingest batch writes, made before timing: the entity rows, their search
+    terms (in the order ours inserts them), the provenance link, the chain head's new value
+    and the metering bucket; ``body`` is the NDJSON the timed loop decodes line by line."""
+
+    body: bytes
+    entities: list[tuple[Any, ...]]
+    terms: list[tuple[str, str, str]]
+    link: tuple[Any, ...]
+    head: tuple[Any, ...]
+    usage: tuple[Any, ...]
+
+
+def raw_all_rows(
+    bodies: Sequence[bytes], entity_batches: Sequence[Sequence[tuple[Any, ...]]], tenant_id: str
+) -> list[RawBatch]:
+    """For each body: what an ingest of it inserts into entities, entity_terms, provenance,
+    provenance_heads and usage_ledger (search terms from the service's own ``entity_terms``,
+    sorted by term as ``write_terms`` inserts them); not timed."""
+    import hashlib
+
+    import orjson
+
+    from intelgraph.graph.search_terms import entity_terms
+
+    stamp = "2024-01-01 00:00:00.000000"
+    batches: list[RawBatch] = []
+    previous = "0" * 64
+    for seq, (body, rows) in enumerate(zip(bodies, entity_batches, strict=True), start=1):
+        terms: list[tuple[str, str, str]] = []
+        for row in rows:
+            attributes = orjson.loads(row[5])
+            terms += [(tenant_id, term, row[1]) for term in entity_terms(row[4], attributes)]
+        terms.sort(key=lambda term_row: term_row[1])
+        digest = hashlib.sha256(body).hexdigest()
+        this_hash = hashlib.sha256(f"{previous}{seq}{digest}".encode()).hexdigest()
+        link = (
+            tenant_id,
+            seq,
+            previous,
+            this_hash,
+            "ingest",
+            "key:bench",
+            f"entities:{len(rows)},relationships:0",
+            digest,
+            stamp,
+        )
+        head = (seq, this_hash, tenant_id)
+        usage = (tenant_id, "ingest_events", "2024-01-01 00:00:00.000000", len(rows))
+        batches.append(RawBatch(body, list(rows), terms, link, head, usage))
+        previous = this_hash
+    return batches
+
+
+_RAW_ALL_TABLES = ("entities", "entity_terms", "provenance", "provenance_heads", "usage_ledger")
+
+
+def _raw_all_ddl(dialect: Any) -> list[str]:
+    """The DDL of every table an ingest writes, each renamed ``raw_<name>``."""
+    from intelgraph.store import tables
+
+    statements: list[str] = []
+    for name in _RAW_ALL_TABLES:
+        statements += _raw_ddl(dialect, f"raw_{name}", getattr(tables, name))
+    return statements
+
+
+def _decode_lines(body: bytes) -> None:
+    """``orjson.loads`` of each NDJSON line: the least any server does with the body."""
+    import orjson
+
+    for raw in body.split(b"\n"):
+        if raw:
+            orjson.loads(raw)
+
+
+def _usage_upsert(mark: str) -> str:
+    return (
+        "INSERT INTO raw_usage_ledger (tenant_id, meter, bucket_start, value) "
+        f"VALUES ({', '.join([mark] * 4)}) ON CONFLICT (tenant_id, meter, bucket_start) "
+        "DO UPDATE SET value = raw_usage_ledger.value + excluded.value"
+    )
+
+
+def raw_all_sqlite(batches: Sequence[RawBatch]) -> Run:
+    """Per batch, in one transaction: decode the lines, executemany the entity and term rows,
+    insert the provenance link, move the chain head, upsert the metering bucket."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from intelgraph.store import engine as store_engine
+
+    with scratch_dir("ingest-raw-all-sqlite") as workdir:
+        db = sqlite3.connect(workdir / "raw.db", isolation_level=None)
+        try:
+            store_engine._configure_sqlite(db, None)  # page size, WAL, synchronous=NORMAL
+            for statement in _raw_all_ddl(sqlite_dialect.dialect()):
+                db.execute(statement)
+            tenant_id = batches[0].head[2]
+            db.execute("INSERT INTO raw_provenance_heads VALUES (?, 0, ?)", (tenant_id, "0" * 64))
+            entity_insert = f"INSERT INTO raw_entities VALUES ({', '.join('?' * 11)})"
+            term_insert = "INSERT INTO raw_entity_terms VALUES (?, ?, ?)"
+            link_insert = f"INSERT INTO raw_provenance VALUES ({', '.join('?' * 9)})"
+            head_update = "UPDATE raw_provenance_heads SET seq = ?, hash = ? WHERE tenant_id = ?"
+            usage_upsert = _usage_upsert("?")
+
+            def write(batch: RawBatch) -> None:
+                _decode_lines(batch.body)
+                db.execute("BEGIN")
+                db.executemany(entity_insert, batch.entities)
+                db.executemany(term_insert, batch.terms)
+                db.execute(link_insert, batch.link)
+                db.execute(head_update, batch.head)
+                db.execute(usage_upsert, batch.usage)
+                db.commit()
+
+            return _timed_raw(
+                "raw, all rows an ingest writes + JSON decode, sqlite (executemany, WAL)",
+                batches,
+                write,
+                entities=sum(len(batch.entities) for batch in batches),
+            )
+        finally:
+            db.close()
+
+
+def raw_all_postgresql(url: str, batches: Sequence[RawBatch]) -> Run:
+    """Per batch, in one transaction: decode the lines, COPY the entity and term rows,
+    insert the provenance link, move the chain head, upsert the metering bucket."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql as pg_dialect
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as db:
+        for statement in _raw_all_ddl(pg_dialect.dialect()):
+            db.execute(statement)
+        tenant_id = batches[0].head[2]
+        db.execute("INSERT INTO raw_provenance_heads VALUES (%s, 0, %s)", (tenant_id, "0" * 64))
+        db.commit()
+        link_insert = f"INSERT INTO raw_provenance VALUES ({', '.join(['%s'] * 9)})"
+        head_update = "UPDATE raw_provenance_heads SET seq = %s, hash = %s WHERE tenant_id = %s"
+        usage_upsert = _usage_upsert("%s")
+
+        def write(batch: RawBatch) -> None:
+            _decode_lines(batch.body)
+            with db.cursor() as cursor:
+                with cursor.copy("COPY raw_entities FROM STDIN") as copy:
+                    for row in batch.entities:
+                        copy.write_row(row)
+                with cursor.copy("COPY raw_entity_terms FROM STDIN") as copy:
+                    for row in batch.terms:
+                        copy.write_row(row)
+                cursor.execute(link_insert, batch.link)
+                cursor.execute(head_update, batch.head)
+                cursor.execute(usage_upsert, batch.usage)
+            db.commit()
+
+        database = DatabaseCpu(url)
+        database.start()
+        run = _timed_raw(
+            "raw, all rows an ingest writes + JSON decode, postgresql (COPY)",
+            batches,
+            write,
+            entities=sum(len(batch.entities) for batch in batches),
+        )
+        run.db_cpu = database.stop()
+        return run
+
+
+def raw_all_limit(backend: str, batches: Sequence[RawBatch]) -> Run:
+    if backend == "sqlite":
+        return raw_all_sqlite(batches)
+    with scratch_dir("ingest-raw-all-pg") as workdir, scratch_database(backend, workdir) as url:
+        return raw_all_postgresql(url, batches)
+
+
+def faster(first: Run, second: Run) -> Run:
+    return first if first.rate >= second.rate else second
+
+
+def ratio_line(label: str, ours: Run, raw: Run, limit: str = "raw rows only") -> str:
+    ratio = ours.rate / raw.rate
+    state = "met" if ratio >= RATIO_TARGET else "MISSED"
+    return (
+        f"  {label}: {ours.rate:,.0f} / {raw.rate:,.0f} entities/s = {ratio:.2f} of "
+        f"{limit}  [target >= {RATIO_TARGET}: {state}]"
+    )
+
+
 def print_profile(path: Path, limit: int) -> None:
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
@@ -316,11 +646,18 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f} s (not timed)\n"
     )
     results: dict[str, Run] = {}
+    ratios: list[str] = []
+    rows = raw_rows(bodies, "t_rawlimit")
+    all_rows = raw_all_rows(bodies, rows, "t_rawlimit")
     for backend in backends:
         if backend == "postgresql" and (why := postgres_available()):
             print(f"[{backend}] skipped: PostgreSQL not reachable ({why})\n")
             continue
         print(f"[{backend}]")
+        raw_before = raw_limit(backend, rows)
+        raw_before.report()
+        all_before = raw_all_limit(backend, all_rows)
+        all_before.report()
         run = over_http(backend, bodies, warmup, args.workers, args.concurrency)
         run.report(TARGETS.get(backend))
         results[backend] = run
@@ -336,6 +673,23 @@ def main() -> None:
         )
         if updates is not None:
             updates.report()
+        raw_after = raw_limit(backend, rows)
+        raw_after.report()
+        all_after = raw_all_limit(backend, all_rows)
+        all_after.report()
+        raw = faster(raw_before, raw_after)
+        everything = faster(all_before, all_after)
+        for label, ours in (("HTTP", run), ("in process", local)):
+            ratios.append(ratio_line(f"{backend:<10} {label:<10}", ours, raw))
+            ratios.append(
+                ratio_line(
+                    f"{backend:<10} {label:<10}",
+                    ours,
+                    everything,
+                    "raw, all rows an ingest writes + JSON decode",
+                )
+            )
+        print("\n".join(ratios[-4:]))
         print()
     if not args.no_profile and backends:
         backend = backends[0]
@@ -349,6 +703,9 @@ def main() -> None:
         target = TARGETS[backend]
         state = "met" if run.rate >= target else "MISSED"
         print(f"  {backend:<10} {run.rate:>10,.0f}   target {target:,}: {state}")
+    if ratios:
+        print("ours / raw write limit (the faster of two raw runs, same rows, same run):")
+        print("\n".join(ratios))
 
 
 if __name__ == "__main__":

